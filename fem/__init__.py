@@ -1,0 +1,1 @@
+"""Materials, units, kinematics, forms per physics, solvers, time stepping and I/O."""

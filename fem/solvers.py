@@ -1,0 +1,53 @@
+"""PETSc solver presets. Problems take a preset name plus user overrides, merged here.
+
+Presets are plain PETSc option dictionaries applied under each problem's own options prefix, so a
+user can still change anything from the command line (``-elastic_ksp_type cg``) or a config.
+No hypre in the PyPI wheel: iterative presets use GAMG.
+"""
+
+from __future__ import annotations
+
+PRESETS: dict[str, dict] = {
+    # Sparse direct LU (MUMPS): robust default for 2D/axisymmetric problems up to ~1e6 dofs.
+    "direct": {
+        "ksp_type": "preonly",
+        "pc_type": "lu",
+        "pc_factor_mat_solver_type": "mumps",
+        "ksp_error_if_not_converged": True,
+    },
+    # CG + smoothed-aggregation AMG for SPD elasticity/diffusion (needs the near-null space set).
+    "cg_gamg": {
+        "ksp_type": "cg",
+        "ksp_rtol": 1e-10,
+        "ksp_atol": 1e-14,
+        "pc_type": "gamg",
+        "pc_gamg_coarse_eq_limit": 1000,
+        "mg_levels_ksp_type": "chebyshev",
+        "mg_levels_pc_type": "jacobi",
+        "ksp_error_if_not_converged": True,
+    },
+    # Newton with backtracking line search over a direct solve, for the nonlinear problems.
+    "newton_direct": {
+        "snes_type": "newtonls",
+        "snes_linesearch_type": "bt",
+        "snes_rtol": 1e-9,
+        "snes_atol": 1e-10,
+        "snes_max_it": 30,
+        "ksp_type": "preonly",
+        "pc_type": "lu",
+        "pc_factor_mat_solver_type": "mumps",
+    },
+}
+
+
+def solver_options(preset: str, overrides: dict | None = None) -> dict:
+    """Copy of a preset with ``overrides`` applied (a value of None removes an option)."""
+    if preset not in PRESETS:
+        raise ValueError(f"solver preset {preset!r} unknown; known presets: {sorted(PRESETS)}")
+    opts = dict(PRESETS[preset])
+    for k, v in (overrides or {}).items():
+        if v is None:
+            opts.pop(k, None)
+        else:
+            opts[k] = v
+    return opts

@@ -1,0 +1,1 @@
+"""Study definitions, the runner, sweeps and the ``ssbx`` command line."""

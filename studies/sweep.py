@@ -1,0 +1,73 @@
+"""Parameter sweeps over MPI sub-communicators.
+
+``mpiexec -n N ssbx sweep CONFIG --set a=1,2 --set b=x,y --ranks-per-case K`` forms the Cartesian
+product of the values, splits COMM_WORLD into N // K groups of K ranks and deals the cases out
+round-robin; the groups run at the same time. A failing case is recorded in ``summary.csv`` and
+the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import ssbx  # noqa: F401
+from mpi4py import MPI
+
+from ssbx.fem.io import write_csv_atomic
+from ssbx.log import get_logger
+from ssbx.studies.config import ConfigError
+from ssbx.studies.runner import CaseResult, prepare, run_case
+
+log = get_logger(__name__)
+
+
+def expand(specs: dict[str, list[str]]) -> list[dict[str, str]]:
+    keys = list(specs)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(specs[k] for k in keys))]
+
+
+def case_name(base: str, overrides: dict[str, str]) -> str:
+    parts = [f"{k.split('.')[-1]}={str(v).replace(' ', '').replace('/', '_per_')}" for k, v in overrides.items()]
+    return "+".join(parts) if parts else base
+
+
+def run_sweep(raw: dict, specs: dict[str, list[str]], ranks_per_case: int, root: Path,
+              fixed: dict[str, str] | None = None, world: MPI.Comm = MPI.COMM_WORLD) -> Path:
+    """Run every combination; returns the sweep folder (holding summary.csv) on all ranks."""
+    if ranks_per_case < 1 or world.size % ranks_per_case:
+        raise ConfigError(f"--ranks-per-case: {ranks_per_case} must divide the {world.size} MPI ranks")
+    combos = expand(specs)
+    base = raw.get("case", "default")
+    # Validate every case on every rank before anything runs: a bad value stops the whole sweep.
+    cases = [prepare(raw, {**(fixed or {}), **c}, case=case_name(base, c)) for c in combos]
+    study = cases[0].study
+    sweep_root = Path(root) / study / f"{base}-sweep"
+    ngroups = world.size // ranks_per_case
+    color = world.rank // ranks_per_case
+    sub = world.Split(color=color, key=world.rank)
+    mine: list[tuple[int, CaseResult]] = []
+    try:
+        for i, case in enumerate(cases):
+            if i % ngroups == color:
+                mine.append((i, run_case(case, sub, sweep_root)))
+    finally:
+        sub.Free()
+    gathered = world.gather([(i, r) for i, r in mine if sub_rank_zero(world, ranks_per_case)], root=0)
+    if world.rank == 0:
+        done = dict(item for part in gathered for item in part)
+        rows = []
+        for i, (case, combo) in enumerate(zip(cases, combos, strict=True)):
+            r = done[i]
+            rows.append({"case": case.name, **combo, "status": r.status, "path": str(r.path),
+                         **r.results, "error": r.error})
+        write_csv_atomic(sweep_root / "summary.csv", rows)
+        failed = sum(r.status != "complete" for r in done.values())
+        log.info("sweep finished: %d cases, %d failed; summary in %s", len(cases), failed,
+                 sweep_root / "summary.csv")
+    world.Barrier()
+    return sweep_root
+
+
+def sub_rank_zero(world: MPI.Comm, ranks_per_case: int) -> bool:
+    return world.rank % ranks_per_case == 0
