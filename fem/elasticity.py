@@ -151,6 +151,12 @@ class MultiBodyElasticity:
             eb = kinematics.strain(self.block(v, i), kind, msh)
             tags = tuple(tm.cell_tag(b) for b in p.bodies)
             a += ufl.inner(stress(ea, self.lmbda, self.mu), eb) * w * dx(tags)
+        idle = [t for g, t in tm.cell_groups.items() if g not in used]
+        if idle:
+            # Dofs of cells in no part are fixed to zero; a zero-weighted term puts them in the
+            # sparsity pattern so the Dirichlet diagonal can be inserted (else the matrix is singular).
+            zero = fem.Constant(msh, default_scalar_type(0.0))
+            a += zero * ufl.inner(du, v) * dx(tuple(idle))
         if self.sliding:
             # n('+') of a facet: the sign is irrelevant in the squared jump of normal displacement.
             n = ufl.FacetNormal(msh)("+")

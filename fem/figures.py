@@ -25,7 +25,7 @@ def gather_cells(displacement, scalar, mesh) -> tuple[np.ndarray, np.ndarray, np
     ``displacement`` and ``scalar`` are UFL expressions; they are interpolated into DG1 and DG0.
     """
     gdim, tdim = mesh.geometry.dim, mesh.topology.dim
-    if mesh.geometry.cmap.degree != 1:
+    if mesh.geometry.cmaps[0].degree != 1:
         raise ValueError("figures need an affine (order 1) mesh")
     V1 = fem.functionspace(mesh, ("DG", 1, (gdim,)))
     V0 = fem.functionspace(mesh, ("DG", 0))
@@ -33,7 +33,7 @@ def gather_cells(displacement, scalar, mesh) -> tuple[np.ndarray, np.ndarray, np
     u1.interpolate(fem.Expression(displacement, V1.element.interpolation_points))
     s0.interpolate(fem.Expression(scalar, V0.element.interpolation_points))
     n = mesh.topology.index_map(tdim).size_local
-    xdofs = mesh.geometry.dofmap[:n]
+    xdofs = mesh.geometry.dofmaps[0][:n]
     pts = mesh.geometry.x[xdofs]  # (n, nv, 3); DG1 dof i of a cell sits on its geometry node i
     disp = u1.x.array.reshape(-1, gdim)[V1.dofmap.list[:n]]
     vals = s0.x.array[V0.dofmap.list[:n, 0]]
