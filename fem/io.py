@@ -130,19 +130,26 @@ class TimeSeries:
 
 
 class FieldWriter:
-    """VTX (ADIOS2 .bp) output readable by ParaView ("ADIOS2VTXReader") and pyvista.
+    """Field output under one stem: ``<stem>.bp`` (ADIOS2 VTX, for ParaView's ADIOS2VTXReader) and
+    ``<stem>.pvd`` (VTK XML, which pyvista reads: ``pyvista.read("fields.pvd")``; the PyPI VTK has
+    no ADIOS2 reader).
 
     All functions must share one element (e.g. discontinuous P2) plus any number of DG0 fields.
     """
 
-    def __init__(self, comm: MPI.Comm, path: Path, functions: list[fem.Function]):
-        self._w = io.VTXWriter(comm, str(path), functions, engine="BP4")
+    def __init__(self, comm: MPI.Comm, stem: Path, functions: list[fem.Function]):
+        stem = Path(stem)
+        self._functions = functions
+        self._vtx = io.VTXWriter(comm, str(stem.with_suffix(".bp")), functions, engine="BP4")
+        self._vtk = io.VTKFile(comm, str(stem.with_suffix(".pvd")), "w")
 
     def write(self, t: float) -> None:
-        self._w.write(float(t))
+        self._vtx.write(float(t))
+        self._vtk.write_function(self._functions, float(t))
 
     def close(self) -> None:
-        self._w.close()
+        self._vtx.close()
+        self._vtk.close()
 
     def __enter__(self):
         return self

@@ -16,7 +16,7 @@ laterally confined, so the stack shortens by sum_i t_i p / M_i exactly (M the co
 modulus); without the tube and with nu = 0 each layer is in uniaxial stress, sum_i t_i p / E_i.
 The elastic PTFE tube lies between the two.
 
-Outputs: ``fields.bp`` (displacement, von Mises, sigma_zz, hydrostatic pressure, body id),
+Outputs: ``fields.bp``/``fields.pvd`` (displacement, von Mises, sigma_zz, hydrostatic pressure, body id),
 ``layers.csv`` (mean strains and stresses and the closed-form limits per layer), ``cell.png``.
 """
 
@@ -148,7 +148,7 @@ def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
     body_id = fem.Function(V0, name="body")
     for b, tag in tm.cell_groups.items():
         body_id.x.array[tm.cells(b)] = tag
-    with FieldWriter(comm, out.file("fields.bp"), [*fields_out, body_id]) as w:
+    with FieldWriter(comm, out.file("fields"), [*fields_out, body_id]) as w:
         w.write(0.0)
     if cfg.figure:
         data = gather_cells(problem.displacement(), kinematics.von_mises(sig) / 1e6, msh)

@@ -59,8 +59,16 @@ def test_outputs_written(shared_tmp_path):
     res = run_case(prepare(raw, {**COARSE, "figure": "true"}), MPI.COMM_WORLD, shared_tmp_path)
     assert res.status == "complete"
     d = res.path
-    for f in ("manifest.json", "layers.csv", "fields.bp", "cell.png"):
+    for f in ("manifest.json", "layers.csv", "fields.bp", "fields.pvd", "cell.png"):
         assert (d / f).exists(), f
+    if MPI.COMM_WORLD.rank == 0:  # what a user does: open the fields in pyvista
+        import pyvista as pv
+
+        grid = pv.read(d / "fields.pvd")
+        grid = grid.combine() if isinstance(grid, pv.MultiBlock) else grid
+        owned = grid.extract_cells(grid.cell_data["vtkGhostType"] == 0) if "vtkGhostType" in grid.cell_data else grid
+        assert {"displacement", "von_mises", "stress_zz", "body"} <= set(owned.array_names)
+        assert owned["von_mises"].max() > 1e6
     assert not d.with_name(d.name + ".partial").exists()
 
 
