@@ -12,16 +12,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 import numpy as np
 import ufl
 from dolfinx import fem
 from dolfinx.fem.petsc import LinearProblem
-
 from ssbx.fem import kinematics
-from ssbx.fem.elasticity import FixedComponent, IsotropicElastic, MultiBodyElasticity, NormalPressure, Part, stress
+from ssbx.fem.elasticity import (
+    FixedComponent,
+    IsotropicElastic,
+    MultiBodyElasticity,
+    NormalPressure,
+    Part,
+    stress,
+)
 from ssbx.fem.io import write_csv_atomic
 from ssbx.fem.materials import get_material
 from ssbx.fem.solvers import solver_options

@@ -17,14 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 import numpy as np
 import ufl
 from dolfinx import default_scalar_type, fem, la
 from dolfinx.fem.petsc import LinearProblem
-
 from ssbx.fem import kinematics
 from ssbx.fem.materials import Material
 from ssbx.fem.solvers import solver_options

@@ -9,9 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import ssbx  # noqa: F401
-from mpi4py import MPI
-
 import numpy as np
 from dolfinx import fem
 

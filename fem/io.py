@@ -14,7 +14,6 @@ import shutil
 import time
 from pathlib import Path
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 import numpy as np

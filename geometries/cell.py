@@ -24,12 +24,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 import gmsh
 import numpy as np
-
 from ssbx.geometries.tagged_mesh import (
     AXISYMMETRIC,
     SOLID,
@@ -193,15 +191,15 @@ def build_cell(
         occ.synchronize()
         bodies = {n: [e[1] for e in fmap[i]] for i, n in enumerate(names)}
         body_of = {t: n for n, ts in bodies.items() for t in ts}
-        tol = 1e-9
+        # sampled (exact) boxes: a millionth of the thinnest layer separates "flat" from "not"
+        tol = 1e-6 * min(dims.thickness(b) for b in dims.bodies())
 
         def side(body, bb):
             x0, y0, zlo, x1, y1, zhi = bb
-            tol = 1e-9 * (1 + abs(zhi))
             if kind == AXISYMMETRIC:  # curves live in (x=r, y=z)
-                rlo, rhi, lo, hi = x0, x1, y0, y1
+                rhi, lo, hi = x1, y0, y1
             else:
-                rlo, rhi, lo, hi = None, max(abs(x0), abs(x1), abs(y0), abs(y1)), zlo, zhi
+                rhi, lo, hi = max(abs(x0), abs(x1), abs(y0), abs(y1)), zlo, zhi
             zb, zt = zr[body]
             if hi - lo < tol:
                 return "top" if abs(lo - zt) < tol else "bottom" if abs(lo - zb) < tol else None

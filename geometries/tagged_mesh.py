@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import ssbx  # noqa: F401  (MPI import order)
 from mpi4py import MPI
 
 import gmsh

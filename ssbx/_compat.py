@@ -19,11 +19,12 @@ from mpi4py import MPI  # noqa: E402,F401  (must follow dolfinx_solver)
 
 def dolfinx_versions() -> dict[str, str]:
     """Versions of the FEniCSx stack, PETSc and MPI actually loaded in this process."""
+    from petsc4py import PETSc
+
     import basix
     import dolfinx
     import ffcx
     import ufl
-    from petsc4py import PETSc
 
     petsc = ".".join(str(v) for v in PETSc.Sys.getVersion())
     out = {

@@ -24,21 +24,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 import numpy as np
 import ufl
 from dolfinx import fem
-
 from ssbx.fem import kinematics
 from ssbx.fem.elasticity import FixedComponent, IsotropicElastic, MultiBodyElasticity, NormalPressure, Part
 from ssbx.fem.figures import gather_cells, plot_deformed
 from ssbx.fem.io import FieldWriter, ResultDir, write_csv_atomic
 from ssbx.geometries import AXISYMMETRIC, CellDimensions, build_cell
-from ssbx.log import get_logger
 from ssbx.studies.cell_inputs import CellGeometry, CellMaterials, CellMesh, cell_dimensions, cell_meshing
 from ssbx.studies.config import choice, quantity
+
+from ssbx.log import get_logger
 
 DESCRIPTION = "assembled cell under stack pressure, linear elastic, frictionless tube wall"
 log = get_logger(__name__)

@@ -15,11 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
-from ssbx.log import configure, get_logger
 from ssbx.studies.config import ConfigError, load_toml
+
+from ssbx.log import configure, get_logger
 
 log = get_logger("ssbx.cli")
 

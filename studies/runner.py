@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
-from ssbx._compat import dolfinx_versions
 from ssbx.fem.io import ResultDir
-from ssbx.log import get_logger
 from ssbx.studies.config import ConfigError, parse, resolved, set_override
 from ssbx.studies.registry import load_study
+
+from ssbx._compat import dolfinx_versions
+from ssbx.log import get_logger
 
 log = get_logger(__name__)
 RESERVED = ("study", "case")

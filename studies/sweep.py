@@ -11,13 +11,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 from ssbx.fem.io import write_csv_atomic
-from ssbx.log import get_logger
 from ssbx.studies.config import ConfigError
 from ssbx.studies.runner import CaseResult, prepare, run_case
+
+from ssbx.log import get_logger
 
 log = get_logger(__name__)
 

@@ -1,10 +1,11 @@
 import gc
 from pathlib import Path
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 import pytest
+
+import ssbx  # noqa: F401
 
 
 def pytest_runtest_setup(item):

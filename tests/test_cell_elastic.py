@@ -10,11 +10,9 @@ give a shortening between the two bounds (a statically admissible uniaxial stres
 the compliance from above, the fully constrained field from below).
 """
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 import pytest
-
 from ssbx.studies.runner import prepare, run_case
 
 COARSE = {"mesh.size_max": "1.5 mm", "mesh.cells_across": "1", "figure": "false"}

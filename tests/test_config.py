@@ -1,7 +1,6 @@
 """Config validation: units, bounds, unknown keys, overrides; errors name the field."""
 
 import pytest
-
 from ssbx.studies.config import ConfigError
 from ssbx.studies.runner import prepare
 

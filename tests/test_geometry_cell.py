@@ -1,11 +1,9 @@
 """The experimental-cell builder: named groups, analytic volumes, parity across ranks, bad input."""
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 import numpy as np
 import pytest
-
 from ssbx.geometries import (
     BODY_ORDER,
     CellDimensions,

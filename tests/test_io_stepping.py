@@ -2,14 +2,12 @@
 
 import json
 
-import ssbx  # noqa: F401
 from mpi4py import MPI
 
 import numpy as np
 import pytest
 import ufl
 from dolfinx import fem
-
 from ssbx.fem.io import ResultDir, load_checkpoint, save_checkpoint
 from ssbx.fem.timestepping import SolveDivergedError, StepControl, run_adaptive
 from ssbx.geometries import CellDimensions, CellMeshing, build_cell

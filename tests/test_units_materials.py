@@ -1,7 +1,6 @@
 """Unit conversion at the input boundary and the material library."""
 
 import pytest
-
 from ssbx.fem.materials import LIBRARY, PROPERTY_KINDS, MaterialError, UnknownMaterialError, get_material
 from ssbx.fem.units import UnitError, to_si
 
