@@ -33,13 +33,6 @@ def strain(u, kind: str, mesh=None):
     raise ValueError(f"unknown geometry kind {kind!r}")
 
 
-def inplane_component(kind: str, i: int) -> int:
-    """Tensor index (3x3) of mesh direction ``i`` (0 = r or x, 1 = z or y)."""
-    if kind == AXISYMMETRIC:
-        return (0, 2)[i]
-    return i
-
-
 def volume_weight(mesh, kind: str):
     """Integrand weight turning ``dx``/``ds`` into true volumes/areas: 2*pi*r in axisymmetry."""
     if kind == AXISYMMETRIC:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 import typing
-from dataclasses import MISSING, field, fields, is_dataclass
+from dataclasses import field, fields, is_dataclass
 from pathlib import Path
 
 from ssbx.fem.units import UnitError, to_si
@@ -155,7 +155,3 @@ def _coerce(text):
 def resolved(cfg) -> dict:
     """The configuration as resolved (SI floats), for manifests."""
     return dataclasses.asdict(cfg)
-
-
-def defaults_of(cls) -> dict:
-    return {f.name: (f.default if f.default is not MISSING else None) for f in fields(cls)}

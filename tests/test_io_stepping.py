@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import ufl
 from dolfinx import fem
-from ssbx.fem.io import ResultDir, load_checkpoint, save_checkpoint
+from ssbx.fem.io import ResultDir, TimeSeries, load_checkpoint, save_checkpoint
 from ssbx.fem.timestepping import SolveDivergedError, StepControl, run_adaptive
 from ssbx.geometries import CellDimensions, CellMeshing, build_cell
 
@@ -70,6 +70,19 @@ def test_result_dir_complete_and_failed(shared_tmp_path):
     assert not (shared_tmp_path / "s" / "bad").exists()
     m = json.loads((shared_tmp_path / "s" / "bad.failed" / "manifest.json").read_text())
     assert m["status"] == "failed" and "boom" in m["error"]
+
+
+def test_time_series_rewrites_csv_on_flush(shared_tmp_path):
+    import csv
+
+    ts = TimeSeries(MPI.COMM_WORLD, shared_tmp_path / "series.csv")
+    ts.append(t=0.0, v=1.0)
+    ts.flush()
+    ts.append(t=1.0, v=2.0, extra=3)
+    ts.flush()
+    MPI.COMM_WORLD.Barrier()
+    rows = list(csv.DictReader((shared_tmp_path / "series.csv").open()))
+    assert [float(r["v"]) for r in rows] == [1.0, 2.0] and rows[1]["extra"] == "3"
 
 
 def test_adaptive_stepper_integrates_and_cuts_back():
