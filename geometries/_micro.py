@@ -12,7 +12,6 @@ import math
 
 import gmsh
 import numpy as np
-
 from ssbx.geometries.tagged_mesh import GeometryError
 
 UM = 1e-6  # one micrometre in metres: model units -> SI
@@ -104,9 +103,10 @@ def zigzag_centreline(
 
     Every segment rises (or falls) monotonically at the fixed angle acos(1/tortuosity) from the
     vertical, so the centre-line length is exactly ``tortuosity * depth``; segment heights and the
-    left/right choice are random (``rng``), the centre line stays in [x_lo, x_hi]. Segments are long
-    enough that a channel of ``diameter`` around it keeps a wall-to-wall ``gap`` between
-    non-adjacent legs and that the round-jointed outline of :func:`stroke_outline` is simple.
+    left/right choice are random (``rng``), as is the start x unless ``x0`` is given; the centre line
+    stays in [x_lo, x_hi]. Segments are long enough that a channel of ``diameter`` around it keeps a
+    wall-to-wall ``gap`` between non-adjacent legs and that the round-jointed outline of
+    :func:`stroke_outline` is simple.
     Collinear consecutive segments are merged. Raises GeometryError naming 'tortuosity' if no such
     line fits.
     """
@@ -114,27 +114,28 @@ def zigzag_centreline(
         raise GeometryError(
             f"geometry parameter 'pore_diameter' ({diameter * UM:g} m) leaves no lateral room for a channel"
         )
-    if x0 is None:
-        x0 = float(rng.uniform(x_lo, x_hi))
     k = math.sqrt(max(tortuosity**2 - 1.0, 0.0))
     if k < 1e-12:
-        return np.array([[x0, y0], [x0, y0 + direction * depth]])
+        x = float(rng.uniform(x_lo, x_hi)) if x0 is None else x0
+        return np.array([[x, y0], [x, y0 + direction * depth]])
     band = x_hi - x_lo
     dy_min = max((diameter + gap) * tortuosity / (2 * k), 1.05 * diameter * k / tortuosity)
     n_max = max(1, int(depth // dy_min))
     n = max(1, min(n_max, math.ceil(depth * k / (0.5 * band)))) if band > 0 else n_max
-    if k * depth / n > band + 1e-12:
+    if k * depth / n_max > band + 1e-12:
         raise GeometryError(
             f"geometry parameter 'tortuosity' ({tortuosity}) is too large for the lateral room of the "
             f"channel ({band * UM:g} m for the centre line): legs of a {diameter * UM:g} m channel cannot "
             "zig-zag that steeply; lower 'tortuosity' or 'pore_diameter' or widen the domain"
         )
-    for _ in range(tries):
-        if n == 1:
+    for attempt in range(tries):
+        m = n + attempt % (n_max - n + 1)  # more, shorter legs on later attempts
+        if m == 1:
             dys = np.array([depth])
         else:
-            dys = dy_min + (depth - n * dy_min) * rng.dirichlet(np.full(n, 4.0))
-        x, y, pts, ok = x0, y0, [(x0, y0)], True
+            dys = dy_min + (depth - m * dy_min) * rng.dirichlet(np.full(m, 4.0))
+        x = float(rng.uniform(x_lo, x_hi)) if x0 is None else x0  # a new start on every attempt
+        y, pts, ok = y0, [(x, y0)], True
         for dy in dys:
             dx = k * dy
             options = [s for s in (1.0, -1.0) if x_lo - 1e-12 <= x + s * dx <= x_hi + 1e-12]
