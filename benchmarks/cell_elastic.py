@@ -1,14 +1,15 @@
 """Benchmark: the cell_elastic solve vs a plain DOLFINx elasticity solve of the same size.
 
 Prints, for three mesh sizes: dofs, setup (forms, sparsity) and solve (assembly + LU) time,
-dofs/s, and the wall-time ratio of the ssbx two-part sliding solve to a plain single-field P2
-axisymmetric elasticity solve (bonded tube) on the same mesh with the same solver (MUMPS LU) in
-the same run: the framework's own ceiling. Run serially or with
-``mpiexec -n 2``. Writes ``benchmarks/results/cell_elastic.csv``.
+dofs/s, peak resident memory (max over ranks), and the wall-time ratio of the ssbx two-part
+sliding solve to a plain single-field P2 axisymmetric elasticity solve (bonded tube) on the same
+mesh with the same solver (MUMPS LU) in the same run: the framework's own ceiling. Run serially
+or with ``mpiexec -n 2``. Writes ``benchmarks/results/cell_elastic_np<ranks>.csv``.
 """
 
 from __future__ import annotations
 
+import resource
 import time
 from pathlib import Path
 
@@ -91,7 +92,9 @@ def main():
                "plain_dofs_per_s": n0 / (ta0 + ts0),
                # Same mesh, same solver: the multi-part field carries a zero-extended copy per part
                # (2x the unknowns, half of them constrained), so compare wall times, not per-dof.
-               "time_ratio_vs_plain": (ta + ts) / (ta0 + ts0)}
+               "time_ratio_vs_plain": (ta + ts) / (ta0 + ts0),
+               # ru_maxrss is in KiB on Linux; peak of the process so far, max over ranks
+               "peak_rss_MiB": comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, op=MPI.MAX) / 1024}
         rows.append(row)
         if comm.rank == 0:
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),

@@ -11,12 +11,11 @@ from pathlib import Path
 from mpi4py import MPI
 
 import numpy as np
-
 from ssbx.geometries import (
     CellDimensions,
     Interlayer,
-    PorousSE,
     PoreChannel,
+    PorousSE,
     build_cell,
     build_interlayer,
     build_pore_channel,
