@@ -56,6 +56,11 @@ class IsotropicElastic:
         E, nu = self.youngs_modulus, self.poisson_ratio
         return E * nu / ((1 + nu) * (1 - 2 * nu))
 
+    @property
+    def constrained_modulus(self) -> float:
+        """Oedometric (P-wave) modulus E(1-nu)/((1+nu)(1-2nu)): axial stiffness when laterally confined."""
+        return self.lmbda + 2 * self.mu
+
 
 def stress(eps, lmbda, mu):
     return lmbda * ufl.tr(eps) * ufl.Identity(3) + 2 * mu * eps

@@ -90,23 +90,6 @@ class Material:
             sources[key] = "config override"
         return dataclasses.replace(self, **changes, sources=sources)
 
-    # Derived elastic constants -------------------------------------------------------------
-    @property
-    def shear_modulus(self) -> float:
-        self.require("youngs_modulus", "poisson_ratio")
-        return self.youngs_modulus / (2 * (1 + self.poisson_ratio))
-
-    @property
-    def lame_lambda(self) -> float:
-        self.require("youngs_modulus", "poisson_ratio")
-        E, nu = self.youngs_modulus, self.poisson_ratio
-        return E * nu / ((1 + nu) * (1 - 2 * nu))
-
-    @property
-    def constrained_modulus(self) -> float:
-        """Oedometric (P-wave) modulus E(1-nu)/((1+nu)(1-2nu)): axial stiffness when laterally confined."""
-        return self.lame_lambda + 2 * self.shear_modulus
-
 
 _MASIAS = "Masias et al., J. Mater. Sci. 54 (2019) 2585"
 _LEPAGE = "LePage et al., J. Electrochem. Soc. 166 (2019) A89"

@@ -102,7 +102,7 @@ def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
     for b in stack:
         m = laws[b]
         t = dims.thickness(b)
-        m_c = m.lmbda + 2 * m.mu
+        m_c = m.constrained_modulus
         free += t * cfg.stack_pressure / m.youngs_modulus
         confined += t * cfg.stack_pressure / m_c
         rows.append({

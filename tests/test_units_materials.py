@@ -1,6 +1,7 @@
 """Unit conversion at the input boundary and the material library."""
 
 import pytest
+from ssbx.fem.elasticity import IsotropicElastic
 from ssbx.fem.materials import LIBRARY, PROPERTY_KINDS, MaterialError, UnknownMaterialError, get_material
 from ssbx.fem.units import UnitError, to_si
 
@@ -42,7 +43,9 @@ def test_library_has_sources_and_positive_values():
 def test_constrained_modulus_and_overrides():
     li = get_material("li")
     E, nu = li.youngs_modulus, li.poisson_ratio
-    assert li.constrained_modulus == pytest.approx(E * (1 - nu) / ((1 + nu) * (1 - 2 * nu)))
+    law = IsotropicElastic.from_material(li)
+    assert law.constrained_modulus == pytest.approx(E * (1 - nu) / ((1 + nu) * (1 - 2 * nu)))
+    assert law.mu == pytest.approx(E / (2 * (1 + nu)))
     soft = get_material("li", {"youngs_modulus": "5 GPa"})
     assert soft.youngs_modulus == 5e9 and soft.sources["youngs_modulus"] == "config override"
     with pytest.raises(MaterialError, match="poisson_ratio"):
