@@ -20,14 +20,8 @@ import ufl
 from dolfinx import fem
 from dolfinx.fem.petsc import LinearProblem
 from ssbx.fem import kinematics
-from ssbx.fem.elasticity import (
-    FixedComponent,
-    IsotropicElastic,
-    MultiBodyElasticity,
-    NormalPressure,
-    Part,
-    stress,
-)
+from ssbx.fem.boundary import FixedComponent, NormalPressure
+from ssbx.fem.elasticity import IsotropicElastic, MultiBodyElasticity, Part, stress
 from ssbx.fem.io import write_csv_atomic
 from ssbx.fem.materials import get_material
 from ssbx.fem.solvers import solver_options

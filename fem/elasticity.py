@@ -17,13 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mpi4py import MPI
-
 import numpy as np
 import ufl
 from dolfinx import default_scalar_type, fem, la
 from dolfinx.fem.petsc import LinearProblem
 from ssbx.fem import kinematics
+from ssbx.fem.boundary import FixedComponent, NormalPressure, integrate
 from ssbx.fem.materials import Material
 from ssbx.fem.solvers import solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
@@ -81,23 +80,6 @@ class Part:
 
     name: str
     bodies: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FixedComponent:
-    """u_i = value on facet groups, for every part the facets belong to (i: 0 = r/x, 1 = z/y, ...)."""
-
-    facets: tuple[str, ...]
-    component: int
-    value: float = 0.0
-
-
-@dataclass(frozen=True)
-class NormalPressure:
-    """Traction -p n on facet groups; ``pressure`` (Pa) is a Constant so it can change in time."""
-
-    facets: tuple[str, ...]
-    pressure: fem.Constant
 
 
 @dataclass
@@ -260,14 +242,7 @@ class MultiBodyElasticity:
 
     def integrate(self, expr, cells: Sequence[str] = (), facets: Sequence[str] = ()) -> float:
         """Integral (true volume/area weighting) of ``expr`` over cell groups or exterior facets."""
-        tm = self.tm
-        w = kinematics.volume_weight(tm.mesh, tm.kind)
-        if cells:
-            m = ufl.Measure("dx", domain=tm.mesh, subdomain_data=tm.cell_tags)(
-                tuple(tm.cell_tag(c) for c in cells))
-        else:
-            m = ufl.Measure("ds", domain=tm.mesh, subdomain_data=tm.facet_tags)(tm.facet_tags_of(facets))
-        return tm.comm.allreduce(fem.assemble_scalar(fem.form(expr * w * m)), op=MPI.SUM)
+        return integrate(self.tm, expr, cells, facets)
 
     def average(self, expr, cells: Sequence[str] = (), facets: Sequence[str] = ()) -> float:
         return self.integrate(expr, cells, facets) / self.integrate(1.0, cells, facets)

@@ -13,6 +13,7 @@ PRESETS: dict[str, dict] = {
         "ksp_type": "preonly",
         "pc_type": "lu",
         "pc_factor_mat_solver_type": "mumps",
+        "mat_mumps_icntl_14": 100,  # extra work space for delayed pivots (see keep_factor_options)
         "ksp_error_if_not_converged": True,
     },
     # CG + smoothed-aggregation AMG for SPD elasticity/diffusion (needs the near-null space set).
@@ -36,6 +37,7 @@ PRESETS: dict[str, dict] = {
         "ksp_type": "preonly",
         "pc_type": "lu",
         "pc_factor_mat_solver_type": "mumps",
+        "mat_mumps_icntl_14": 100,
     },
 }
 
@@ -51,3 +53,16 @@ def solver_options(preset: str, overrides: dict | None = None) -> dict:
         else:
             opts[k] = v
     return opts
+
+
+def keep_factor_options(prefix: str, opts: dict) -> None:
+    """Leave the ``mat_mumps_*`` options of a problem in PETSc's options database.
+
+    DOLFINx problems delete their options right after ``setFromOptions``, but MUMPS reads its
+    options later, when the factor matrix is created at the first solve."""
+    from petsc4py import PETSc
+
+    db = PETSc.Options()
+    for key, value in opts.items():
+        if key.startswith("mat_mumps_"):
+            db[f"{prefix}{key}"] = value

@@ -47,8 +47,10 @@ def run_adaptive(
     reject: Callable[[], None],
     checkpoint: Callable[[float], str],
     iterations: Callable[[], int] = lambda: 0,
+    stop: Callable[[], bool] = lambda: False,
 ) -> dict:
-    """Integrate from t0 to t_end. Returns statistics (steps, rejected steps, final dt)."""
+    """Integrate from t0 to t_end (or until ``stop()`` is true after an accepted step).
+    Returns statistics (steps, rejected steps, final dt)."""
     t, dt = t0, control.dt0
     steps = rejected = cutbacks = 0
     while t < t_end * (1 - 1e-12):
@@ -61,6 +63,8 @@ def run_adaptive(
             if iterations() <= control.easy_iterations:
                 dt = min(control.dt_max, dt * control.grow)
             log.info("t = %.4g s (dt = %.3g s, step %d)", t, dt_try, steps)
+            if stop():
+                break
             continue
         reject()
         rejected += 1

@@ -30,7 +30,8 @@ import numpy as np
 import ufl
 from dolfinx import fem
 from ssbx.fem import kinematics
-from ssbx.fem.elasticity import FixedComponent, IsotropicElastic, MultiBodyElasticity, NormalPressure, Part
+from ssbx.fem.boundary import FixedComponent, NormalPressure
+from ssbx.fem.elasticity import IsotropicElastic, MultiBodyElasticity, Part
 from ssbx.fem.figures import gather_cells, plot_deformed
 from ssbx.fem.io import FieldWriter, ResultDir, write_csv_atomic
 from ssbx.geometries import AXISYMMETRIC, CellDimensions, build_cell

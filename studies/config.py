@@ -38,6 +38,16 @@ def choice(default: str, options: tuple[str, ...], doc: str = ""):
     return field(default=default, metadata={"choices": options, "doc": doc})
 
 
+def quantities(default: tuple, kind: str, bound: str | None = "positive", doc: str = ""):
+    """A non-empty list of physical quantities (a sweep axis inside one study), stored as a tuple."""
+    return field(default=tuple(default), metadata={"kind": kind, "bound": bound, "doc": doc, "list": True})
+
+
+def choices(default: tuple, options: tuple[str, ...], doc: str = ""):
+    """A non-empty list of options, stored as a tuple."""
+    return field(default=tuple(default), metadata={"choices": options, "doc": doc, "list": True})
+
+
 def load_toml(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
@@ -71,6 +81,11 @@ def parse(cls, data: dict, where: str = ""):
 
 def _value(f: dataclasses.Field, typ, raw, path: str):
     md = f.metadata
+    if md.get("list"):
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{path}: expected a non-empty list, got {raw!r}")
+        scalar = dataclasses.field(metadata={k: v for k, v in md.items() if k != "list"})
+        return tuple(_value(scalar, None, r, f"{path}[{i}]") for i, r in enumerate(raw))
     if is_dataclass(typ):
         return parse(typ, raw, path + ".")
     if "kind" in md:
