@@ -40,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from petsc4py import PETSc
+
 import basix.ufl
 import numpy as np
 import ufl
@@ -210,8 +212,12 @@ class ViscoplasticFlow:
     # -- solve -----------------------------------------------------------------------------------
     def solve(self) -> int:
         """Newton solve from the current state (zero: a cold start). Returns the iterations."""
-        self.problem.solve()
         snes = self.problem.solver
+        try:
+            self.problem.solve()
+        except PETSc.Error as e:  # a factorisation of a wild Newton iterate failed inside MUMPS
+            snes.getKSP().reset()  # drop the broken factor; options stay under the prefix
+            raise FlowDivergedError(f"viscoplastic flow: linear solve failed in Newton ({e})") from None
         self.iterations = snes.getIterationNumber()
         if snes.getConvergedReason() <= 0 or not np.all(np.isfinite(self.w.x.array)):
             raise FlowDivergedError(f"viscoplastic flow: Newton failed (SNES reason {snes.getConvergedReason()}, "
