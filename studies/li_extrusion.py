@@ -1,5 +1,8 @@
 """# Study `li_extrusion`: Li pressed into a micrometre pore (graphite interlayer) for 3 minutes
 
+Status: work in progress, not registered with the CLI. Below the flow threshold it runs; above it
+(the interesting range) the Newton solve at the sharp pore mouth is not yet robust.
+
 What is simulated: a Li reservoir (the foil) on top of one pore of a porous graphite interlayer,
 pressed by the stack pressure p on its top face (DESIGN.md section 1, M1). The pore is a straight
 tube (axisymmetric) or a tortuous zig-zag slit (plane), 25 um deep, 0.5-3 um wide. For every pore

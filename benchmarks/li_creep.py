@@ -1,0 +1,79 @@
+"""Benchmark of the Li viscoplastic flow (mixed stress-velocity-pressure, Newton + MUMPS).
+
+Problem: power-law (n = 6.6) creep of Li through a tube of radius 1 um (axisymmetric,
+pressure-driven, DESIGN B5) at three mesh sizes; baseline: a plain DOLFINx P2 linear-elasticity
+solve with the same number of unknowns on a structured mesh, in the same run.
+Run: ``python benchmarks/li_creep.py`` or under ``mpiexec -n 2``. Prints dofs, Newton and
+Krylov iterations, times, dofs/s and the ratio to the baseline; writes benchmarks/results/.
+Note: the extrusion geometry itself (pore + reservoir) is not benchmarked yet (issue 3 note).
+"""
+
+import time
+from pathlib import Path
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from dolfinx import fem, mesh
+from dolfinx.fem.petsc import LinearProblem
+from ssbx.fem.boundary import FixedComponent
+from ssbx.fem.io import write_csv_atomic
+from ssbx.fem.li_creep import li_creep
+from ssbx.fem.solvers import solver_options
+from ssbx.fem.viscoplastic_flow import ViscoplasticFlow, Wall
+from ssbx.geometries.strip import build_strip
+
+
+def flow_solve(comm, n):
+    t0 = time.perf_counter()
+    tm = build_strip(comm, 1e-6, 4e-6, n, 4 * n, "axisymmetric")
+    fixed = [FixedComponent(("axis",), 0), FixedComponent(("strip_bottom", "strip_top"), 0)]
+    flow = ViscoplasticFlow(tm, li_creep(), walls=[Wall(("strip_right",))], fixed=fixed,
+                            body_force=ufl.as_vector([0.0, -2e12]), stress_scale=1e6, prefix=f"bench_flow_{n}_")
+    t1 = time.perf_counter()
+    its = flow.solve()
+    t2 = time.perf_counter()
+    ksp_its = flow.problem.solver.getLinearSolveIterations()
+    return flow.W.dofmap.index_map.size_global * flow.W.dofmap.index_map_bs, its, ksp_its, t1 - t0, t2 - t1
+
+
+def plain_solve(comm, dofs):
+    """P2 vector Poisson-like elasticity on a unit square with about ``dofs`` unknowns."""
+    k = max(2, int(np.sqrt(dofs / 8)))
+    msh = mesh.create_unit_square(comm, k, k)
+    V = fem.functionspace(msh, ("Lagrange", 2, (2,)))
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    eps = lambda z: ufl.sym(ufl.grad(z))  # noqa: E731
+    a = (2 * ufl.inner(eps(u), eps(v)) + ufl.div(u) * ufl.div(v)) * ufl.dx
+    L = ufl.inner(ufl.as_vector([0.0, -1.0]), v) * ufl.dx
+    facets = mesh.locate_entities_boundary(msh, 1, lambda x: np.isclose(x[1], 0.0))
+    bc = fem.dirichletbc(np.zeros(2), fem.locate_dofs_topological(V, 1, facets), V)
+    t0 = time.perf_counter()
+    prob = LinearProblem(a, L, bcs=[bc], petsc_options_prefix="bench_plain_", petsc_options=solver_options("direct"))
+    prob.solve()
+    return V.dofmap.index_map.size_global * 2, time.perf_counter() - t0
+
+
+def main():
+    comm = MPI.COMM_WORLD
+    rows = []
+    for n in (8, 16, 32):
+        flow_solve(comm, 4), plain_solve(comm, 2000)  # warm-up: JIT compilation is not what we measure
+        dofs, its, ksp, ta, ts = flow_solve(comm, n)
+        d0, t0 = plain_solve(comm, dofs)
+        row = {"ranks": comm.size, "cells_across": n, "dofs": dofs, "newton_its": its, "krylov_its": ksp,
+               "setup_s": ta, "solve_s": ts, "time_per_newton_s": ts / max(its, 1), "dofs_per_s": dofs / (ta + ts),
+               "plain_dofs": d0, "plain_s": t0, "plain_dofs_per_s": d0 / t0,
+               "ratio_per_newton_vs_plain": (ts / max(its, 1)) / t0 * d0 / dofs}
+        rows.append(row)
+        if comm.rank == 0:
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    if comm.rank == 0:
+        out = Path(__file__).parent / "results"
+        out.mkdir(exist_ok=True)
+        write_csv_atomic(out / f"li_creep_np{comm.size}.csv", rows)
+
+
+if __name__ == "__main__":
+    main()
