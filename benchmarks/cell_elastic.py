@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import resource
 import time
-from pathlib import Path
 
 from mpi4py import MPI
 
 import numpy as np
 import ufl
+from _report import print_row, save_rows
 from dolfinx import fem
 from dolfinx.fem.petsc import LinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure
 from ssbx.fem.elasticity import IsotropicElastic, MultiBodyElasticity, Part, stress
-from ssbx.fem.io import write_csv_atomic
 from ssbx.fem.materials import get_material
 from ssbx.fem.solvers import solver_options
 from ssbx.geometries import CellDimensions, CellMeshing, build_cell
@@ -90,13 +89,8 @@ def main():
                # ru_maxrss is in KiB on Linux; peak of the process so far, max over ranks
                "peak_rss_MiB": comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, op=MPI.MAX) / 1024}
         rows.append(row)
-        if comm.rank == 0:
-            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
-                  flush=True)
-    if comm.rank == 0:
-        out = Path(__file__).parent / "results"
-        out.mkdir(exist_ok=True)
-        write_csv_atomic(out / f"cell_elastic_np{comm.size}.csv", rows)
+        print_row(comm, row)
+    save_rows(comm, "cell_elastic", rows)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,15 @@ Note: the extrusion geometry itself (pore + reservoir) is not benchmarked yet (i
 """
 
 import time
-from pathlib import Path
 
 from mpi4py import MPI
 
 import numpy as np
 import ufl
+from _report import print_row, save_rows
 from dolfinx import fem, mesh
 from dolfinx.fem.petsc import LinearProblem
 from ssbx.fem.boundary import FixedComponent
-from ssbx.fem.io import write_csv_atomic
 from ssbx.fem.li_creep import li_creep
 from ssbx.fem.solvers import solver_options
 from ssbx.fem.viscoplastic_flow import ViscoplasticFlow, Wall
@@ -67,12 +66,8 @@ def main():
                "plain_dofs": d0, "plain_s": t0, "plain_dofs_per_s": d0 / t0,
                "ratio_per_newton_vs_plain": (ts / max(its, 1)) / t0 * d0 / dofs}
         rows.append(row)
-        if comm.rank == 0:
-            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-    if comm.rank == 0:
-        out = Path(__file__).parent / "results"
-        out.mkdir(exist_ok=True)
-        write_csv_atomic(out / f"li_creep_np{comm.size}.csv", rows)
+        print_row(comm, row)
+    save_rows(comm, "li_creep", rows)
 
 
 if __name__ == "__main__":
