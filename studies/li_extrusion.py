@@ -48,6 +48,7 @@ from mpi4py import MPI
 import numpy as np
 import ufl
 from dolfinx import default_scalar_type, fem
+from dolfinx.mesh import compute_midpoints
 from ssbx.fem.boundary import FixedComponent, NormalPressure, integrate
 from ssbx.fem.io import FieldWriter, ResultDir, write_csv_atomic
 from ssbx.fem.li_creep import FORMS, SizeDependentYield, creep_law_for
@@ -130,8 +131,6 @@ class Config:
 def _cell_midpoints(msh) -> np.ndarray:
     tdim = msh.topology.dim
     n = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
-    from dolfinx.mesh import compute_midpoints
-
     return compute_midpoints(msh, tdim, np.arange(n, dtype=np.int32))
 
 
@@ -154,9 +153,8 @@ def arc_length(points: np.ndarray, line: np.ndarray) -> np.ndarray:
 class PoreFill:
     """Li fraction per cell: reservoir full, pore filled up to the front arc length s_f."""
 
-    def __init__(self, tm, line: np.ndarray, h: float):
+    def __init__(self, tm, line: np.ndarray, h: float, mid: np.ndarray):
         self.fn = fem.Function(fem.functionspace(tm.mesh, ("DG", 0)), name="fill")
-        mid = _cell_midpoints(tm.mesh)
         self.s = np.full(len(mid), -1.0)
         chan = tm.cells("channel")
         self.s[chan] = arc_length(mid[chan], line)
@@ -170,10 +168,9 @@ class PoreFill:
         self.fn.x.scatter_forward()
 
 
-def process_zone_size(tm, d: float, factor: float, growth: float) -> np.ndarray:
+def process_zone_size(tm, mid: np.ndarray, d: float, factor: float, growth: float) -> np.ndarray:
     """Size of the deforming region per cell: lambda d in the pore, lambda d + k * distance from
     the mouth above it."""
-    mid = _cell_midpoints(tm.mesh)
     half = 0.5 * d * (tm.info.get("mouth_area", d) / d if tm.kind == PLANE else 1.0)
     x = np.abs(mid[:, 0])
     dist = np.hypot(np.maximum(x - half, 0.0), np.maximum(mid[:, 1], 0.0))
@@ -212,12 +209,13 @@ class PoreModel:
         self.length = float(tm.info["centreline_length"])
         # the front advances along the centre line; the flux crosses the pore section
         self.section = math.pi * d**2 / 4 if kind == AXISYMMETRIC else d
-        self.fill = PoreFill(tm, self.line, h)
+        mid = _cell_midpoints(tm.mesh)
+        self.fill = PoreFill(tm, self.line, h, mid)
         law = creep_law_for(cfg.material, cfg.temperature, cfg.creep_form, where="material")
         V0 = self.fill.fn.function_space
         self.yield_stress = fem.Function(V0, name="yield_stress")
         if cfg.size_effect.enabled:
-            size = process_zone_size(tm, d, cfg.size_effect.mouth_zone_factor, cfg.size_effect.process_zone_growth)
+            size = process_zone_size(tm, mid, d, cfg.size_effect.mouth_zone_factor, cfg.size_effect.process_zone_growth)
             self.yield_stress.x.array[:] = cfg.size_effect.law()(size)
         else:
             self.yield_stress.x.array[:] = cfg.size_effect.bulk_yield
