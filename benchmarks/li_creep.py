@@ -1,11 +1,15 @@
 """Benchmark of the Li viscoplastic flow (mixed stress-velocity-pressure, Newton + MUMPS).
 
-Problem: power-law (n = 6.6) creep of Li through a tube of radius 1 um (axisymmetric,
-pressure-driven, DESIGN B5) at three mesh sizes; baseline: a plain DOLFINx P2 linear-elasticity
-solve with the same number of unknowns on a structured mesh, in the same run.
-Run: ``python benchmarks/li_creep.py`` or under ``mpiexec -n 2``. Prints dofs, Newton and
-Krylov iterations, times, dofs/s and the ratio to the baseline; writes benchmarks/results/.
-Note: the extrusion geometry itself (pore + reservoir) is not benchmarked yet (issue 3 note).
+Problems, each at three mesh sizes:
+* ``tube``: power-law (n = 6.6) creep of Li through a tube of radius 1 um (axisymmetric,
+  pressure-driven, DESIGN B5), one Newton solve from rest;
+* ``extrusion``: the li_extrusion study's workload: a 1.5 um pore under a Li reservoir
+  (axisymmetric, size-dependent yield, wall friction), one pressure-speed curve (plunger speed
+  stepped from 1e-11 to 1e-6 m/s, each step a Newton solve with the l2 line search).
+Baseline: a plain DOLFINx P2 linear-elasticity solve with the same number of unknowns on a
+structured mesh, in the same run. Run: ``python benchmarks/li_creep.py`` or under
+``mpiexec -n 2``. Prints dofs, Newton and Krylov iterations, times, dofs/s and the ratio to the
+baseline; writes benchmarks/results/.
 """
 
 import time
@@ -22,6 +26,7 @@ from ssbx.fem.li_creep import li_creep
 from ssbx.fem.solvers import solver_options
 from ssbx.fem.viscoplastic_flow import ViscoplasticFlow, Wall
 from ssbx.geometries.strip import build_strip
+from ssbx.studies.li_extrusion import Config, PoreModel
 
 
 def flow_solve(comm, n):
@@ -35,6 +40,19 @@ def flow_solve(comm, n):
     t2 = time.perf_counter()
     ksp_its = flow.problem.solver.getLinearSolveIterations()
     return flow.W.dofmap.index_map.size_global * flow.W.dofmap.index_map_bs, its, ksp_its, t1 - t0, t2 - t1
+
+
+def extrusion_curve(comm, cells_per_diameter):
+    t0 = time.perf_counter()
+    cfg = Config(cells_per_diameter=cells_per_diameter, speed_min=1e-11, speed_max=1e-6)
+    model = PoreModel(cfg, comm, "straight", 1.5e-6, tag=f"_bench_{cells_per_diameter}")
+    t1 = time.perf_counter()
+    curve = model.speed_curve(0)
+    t2 = time.perf_counter()
+    # Krylov iterations per Newton step, of the last solve (LU: 1)
+    ksp = model.flow.problem.solver.getLinearSolveIterations() / max(model.flow.iterations, 1)
+    dofs = model.flow.W.dofmap.index_map.size_global * model.flow.W.dofmap.index_map_bs
+    return dofs, len(curve.speeds), curve.newton_iterations, ksp, t1 - t0, t2 - t1, curve.pressures[-1]
 
 
 def plain_solve(comm, dofs):
@@ -57,14 +75,25 @@ def plain_solve(comm, dofs):
 def main():
     comm = MPI.COMM_WORLD
     rows = []
+    flow_solve(comm, 4), plain_solve(comm, 2000)  # warm-up: JIT compilation is not what we measure
     for n in (8, 16, 32):
-        flow_solve(comm, 4), plain_solve(comm, 2000)  # warm-up: JIT compilation is not what we measure
         dofs, its, ksp, ta, ts = flow_solve(comm, n)
         d0, t0 = plain_solve(comm, dofs)
-        row = {"ranks": comm.size, "cells_across": n, "dofs": dofs, "newton_its": its, "krylov_its": ksp,
-               "setup_s": ta, "solve_s": ts, "time_per_newton_s": ts / max(its, 1), "dofs_per_s": dofs / (ta + ts),
-               "plain_dofs": d0, "plain_s": t0, "plain_dofs_per_s": d0 / t0,
+        row = {"problem": "tube", "ranks": comm.size, "mesh": n, "dofs": dofs, "solves": 1, "newton_its": its,
+               "krylov_its_per_newton": ksp / max(its, 1), "setup_s": ta, "solve_s": ts,
+               "time_per_solve_s": ts, "dofs_per_s": dofs / (ta + ts), "plain_s": t0,
                "ratio_per_newton_vs_plain": (ts / max(its, 1)) / t0 * d0 / dofs}
+        rows.append(row)
+        print_row(comm, row)
+    extrusion_curve(comm, 2)  # warm-up
+    for c in (3, 4, 6):
+        dofs, solves, its, ksp, ta, ts, p_max = extrusion_curve(comm, c)
+        d0, t0 = plain_solve(comm, dofs)
+        row = {"problem": "extrusion", "ranks": comm.size, "mesh": c, "dofs": dofs, "solves": solves,
+               "newton_its": its, "krylov_its_per_newton": ksp, "setup_s": ta, "solve_s": ts,
+               "time_per_solve_s": ts / solves, "dofs_per_s": dofs * solves / ts, "plain_s": t0,
+               "ratio_per_newton_vs_plain": (ts / max(its, 1)) / t0 * d0 / dofs,
+               "pressure_at_1e-6_m_per_s_MPa": p_max / 1e6}  # mesh sensitivity of the answer
         rows.append(row)
         print_row(comm, row)
     save_rows(comm, "li_creep", rows)

@@ -18,11 +18,12 @@ from ssbx.geometries.tagged_mesh import TaggedMesh
 
 @dataclass(frozen=True)
 class FixedComponent:
-    """u_i = value on facet groups (i: 0 = r/x, 1 = z/y, ...)."""
+    """u_i = value on facet groups (i: 0 = r/x, 1 = z/y, ...). ``value`` (SI) is a number, or a
+    Constant when it changes between solves (e.g. a prescribed plunger speed)."""
 
     facets: tuple[str, ...]
     component: int
-    value: float = 0.0
+    value: float | fem.Constant = 0.0
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ SI_UNITS = {
     "concentration": "mol/m^3",
     "molar_volume": "m^3/mol",
     "strain_rate": "1/s",
+    "velocity": "m/s",
     "dimensionless": "",
 }
 

@@ -17,8 +17,10 @@ when a yield stress is given; the yield stress may be a field, e.g. size-depende
 primal (velocity-only) form needs the inverse law, stress ~ rate^(1/n) with 1/n = 0.15, whose
 Newton iteration oscillates in the near-rigid cores of the flow; in stress space the law is a
 smooth convex power and Newton converges in a handful of steps (the stress field hardly changes
-with n). eta_0 = S/(3 rigid_rate) keeps "rigid" regions (below yield) solvable: they creep at
-rates below rigid_rate (1e-6 1/s by default, 2e-4 strain in 3 min).
+with n). Above ``rate_cap`` (1e4 1/s) the law is continued linearly: such rates never matter for
+holds of seconds to hours, and the bounded growth keeps wild Newton iterates finite.
+eta_0 = S/(3 rigid_rate) keeps "rigid" regions (below yield) solvable: they creep at rates below
+rigid_rate (1e-6 1/s at sigma_e = S by default, 2e-4 strain in 3 min).
 
 Free surface. Where Li advances into an empty pore the fixed mesh carries a fill fraction phi
 (per cell, 1 = Li): the empty part is a pseudo-fluid of negligible viscosity (a "void" whose
@@ -27,8 +29,11 @@ the front (:mod:`ssbx.studies.li_extrusion` marches it along the pore centreline
 conservation) and re-solves the quasi-steady flow, which is exact for creeping flow without inertia
 or elasticity.
 
-Walls. ``no_slip``; ``slip`` (frictionless, u.n = 0 by penalty so any wall orientation works);
-``friction``: u.n = 0 plus a regularised Tresca shear traction tau_i u_t/sqrt(|u_t|^2 + v_r^2).
+Walls. ``no_slip``; ``slip`` (frictionless, u.n = 0 by Nitsche's method so any wall orientation
+works and no flux leaks through a loaded wall);
+``friction``: u.n = 0 plus a regularised Tresca shear traction tau_i u_t/sqrt(|u_t|^2 + v_r^2)
+(v_r = ``slip_speed``, a Constant: callers that sweep speeds over decades set it relative to the
+speed, as a fixed tiny v_r makes the friction law a near step that Newton cannot follow).
 
 Scaling. Li stresses are ~1e6-1e8 Pa on micrometre lengths and velocities of um/s: the unknowns are
 the dimensionless u/U and p/S (S a stress scale, L a length scale, U = L B S^n) and each equation is
@@ -40,12 +45,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mpi4py import MPI
 from petsc4py import PETSc
 
 import basix.ufl
 import numpy as np
 import ufl
-from dolfinx import default_scalar_type, fem
+from dolfinx import default_scalar_type, fem, la
 from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure, integrate, measure
@@ -94,6 +100,15 @@ def stress_tensor(sv, kind: str):
     return ufl.as_tensor([[sv[0], sv[5], sv[4]], [sv[5], sv[1], sv[3]], [sv[4], sv[3], sv[2]]])
 
 
+def _normal_3x3(n, kind: str):
+    """Facet normal in the 3x3 component ordering of :func:`stress_tensor`."""
+    if kind == kinematics.PLANE:
+        return ufl.as_vector([n[0], n[1], 0])
+    if kind == kinematics.AXISYMMETRIC:
+        return ufl.as_vector([n[0], 0, n[1]])
+    return n
+
+
 def deviator(t):
     return t - ufl.tr(t) / 3 * ufl.Identity(3)
 
@@ -109,13 +124,16 @@ class ViscoplasticFlow:
     def __init__(self, tm: TaggedMesh, law: CreepLaw, *, yield_stress=None, fill: fem.Function | None = None,
                  walls: Sequence[Wall] = (), fixed: Sequence[FixedComponent] = (),
                  pressures: Sequence[NormalPressure] = (), body_force=None, degree: int = 2,
-                 rigid_rate: float = 1e-6, void_viscosity: float = 1e3,
-                 length_scale: float = 1e-6, stress_scale: float = 1e6, penalty: float = 1e3,
+                 rigid_rate: float = 1e-6, rate_cap: float = 1e4, void_viscosity: float = 1e3,
+                 length_scale: float = 1e-6, stress_scale: float = 1e6, penalty: float = 10.0,
                  solver: str = "newton_direct", solver_overrides: dict | None = None, prefix: str = "flow_"):
         if degree < 2:
             raise ValueError("viscoplastic flow needs velocity degree >= 2 (Taylor-Hood)")
         if not rigid_rate > 0:
             raise ValueError(f"'rigid_rate' must be positive, got {rigid_rate}")
+        if not rate_cap > 100 * rigid_rate:
+            raise ValueError(f"'rate_cap' must exceed 100 x rigid_rate, got {rate_cap}")
+        self.rate_cap = rate_cap
         self.tm, self.law, self.kind = tm, law, tm.kind
         msh = tm.mesh
         gdim = msh.geometry.dim
@@ -128,6 +146,8 @@ class ViscoplasticFlow:
             basix.ufl.element("Lagrange", cell, degree, shape=(gdim,)),
             basix.ufl.element("Lagrange", cell, degree - 1)]))
         self.w = fem.Function(self.W, name="flow")
+        # Tresca regularisation: full shear strength once the wall slip exceeds slip_speed (m/s)
+        self.slip_speed = fem.Constant(msh, default_scalar_type(rigid_rate * length_scale))
         self.eta0 = fem.Constant(msh, default_scalar_type(stress_scale / (3 * rigid_rate)))
         self.fill = fill
         self.yield_stress = law.yield_stress if yield_stress is None else yield_stress
@@ -156,20 +176,26 @@ class ViscoplasticFlow:
         n = ufl.FacetNormal(msh)
         for load in pressures:
             F += mom * load.pressure * ufl.inner(n, v) * wt * measure(tm, facets=load.facets)
+        n3 = _normal_3x3(n, self.kind)
         h = ufl.CellDiameter(msh)
         phi = 1.0 if fill is None else fill
         for wall in walls:
             ds = measure(tm, facets=wall.facets)
             if wall.condition == "no_slip":
                 continue  # Dirichlet, below
-            # u.n = 0 by a penalty on the scale of the stresses over the velocities
-            F += mom * penalty * (self.S / self.U) * self.L / h * ufl.dot(u, n) * ufl.dot(v, n) * wt * ds
+            # u.n = 0 by Nitsche's method: the wall's normal traction is taken from the fields
+            # (consistency, so nothing leaks through the wall however large the stresses), and a
+            # penalty on the stiffest viscosity present (the rigid-limit dashpot) enforces it
+            tn = ufl.dot(n3, ufl.dot(sig - p * ufl.Identity(3), n3))
+            F -= mom * tn * ufl.dot(v, n) * wt * ds
+            F += mom * penalty * self.eta0 / h * ufl.dot(u, n) * ufl.dot(v, n) * wt * ds
             if wall.condition == "friction" and wall.shear_strength > 0:
                 ut = u - ufl.dot(u, n) * n
-                vr = rigid_rate * length_scale
-                tau = phi * wall.shear_strength / ufl.sqrt(ufl.dot(ut, ut) + vr**2)
+                tau = phi * wall.shear_strength / ufl.sqrt(ufl.dot(ut, ut) + self.slip_speed**2)
                 F += mom * tau * ufl.dot(ut, v) * wt * ds
         self.F = F
+        self._residual_form = fem.form(F)
+        self._momentum_scale = mom
         self.bcs = self._dirichlet(walls, fixed)
         # Full Newton steps: from a cold start the first step finds the equilibrium stress with
         # rigid-limit velocities and raises the residual; a backtracking line search would stall.
@@ -178,19 +204,32 @@ class ViscoplasticFlow:
         opts = solver_options(solver, {"snes_max_it": 60, "snes_rtol": 1e-10, "snes_atol": 1e-12,
                                        "snes_linesearch_type": "basic", "mat_mumps_icntl_14": 1000,
                                        "mat_mumps_cntl_1": 1e-6, **(solver_overrides or {})})
-        self.problem = NonlinearProblem(F, self.w, bcs=self.bcs, petsc_options_prefix=prefix, petsc_options=opts)
+        self._solver_setup = (prefix, opts)
+        self._make_problem()
+        self.iterations = 0
+
+    def _make_problem(self):
+        prefix, opts = self._solver_setup
+        self.problem = NonlinearProblem(self.F, self.w, bcs=self.bcs, petsc_options_prefix=prefix,
+                                        petsc_options=opts)
         keep_factor_options(prefix, opts)
         # overshoot in rate after the first step is expected (see above), and a warm start makes the
         # initial residual tiny: a divergence test relative to it would reject good solves
         self.problem.solver.setDivergenceTolerance(1e300)
-        self.iterations = 0
 
     # -- constitutive ----------------------------------------------------------------------------
     def compliance(self, s):
         """Rate of deformation (1/s) carried by deviatoric stress ``s`` (Pa): creep law plus the
         rigid-limit dashpot, blended with the void by the fill fraction."""
         se = ufl.sqrt(1.5 * ufl.inner(s, s) + (1e-12 * self.S) ** 2)
-        rate = self.law.at(yield_stress=0.0).strain_rate(se - self.yield_stress, ufl)  # <overstress>
+        law = self.law.at(yield_stress=0.0)
+        over = se - self.yield_stress
+        # Above rate_cap the law continues linearly (C1): rates beyond it never matter for creep
+        # over seconds to hours, and the bounded growth keeps Newton overshoots finite
+        over_cap = float(law.flow_stress(self.rate_cap))
+        slope = 1.0 / float(law.flow_stress_slope(self.rate_cap))
+        rate = ufl.conditional(ufl.lt(over, over_cap), law.strain_rate(over, ufl),
+                               self.rate_cap + slope * (over - over_cap))
         d_li = 1.5 * rate / se * s + s / (2 * self.eta0)
         if self.fill is None:
             return d_li
@@ -202,21 +241,31 @@ class ViscoplasticFlow:
         bcs = []
         specs = [(f, c, 0.0) for w in walls if w.condition == "no_slip" for f in w.facets
                  for c in range(tm.mesh.geometry.dim)]
-        specs += [(f, b.component, b.value / self.U) for b in fixed for f in b.facets]
+        self._prescribed = []  # (SI Constant, scaled Constant) pairs, synchronised before each solve
+        for b in fixed:
+            if isinstance(b.value, fem.Constant):
+                scaled = fem.Constant(tm.mesh, default_scalar_type(0.0))
+                self._prescribed.append((b.value, scaled))
+            else:
+                scaled = default_scalar_type(b.value / self.U)
+            specs += [(f, b.component, scaled) for f in b.facets]
         for group, comp, value in specs:
             sub = V.sub(comp)
             dofs = fem.locate_dofs_topological(sub, fdim, tm.facets(group))
-            bcs.append(fem.dirichletbc(default_scalar_type(value), dofs, sub))
+            bcs.append(fem.dirichletbc(value, dofs, sub))
         return bcs
 
     # -- solve -----------------------------------------------------------------------------------
     def solve(self) -> int:
         """Newton solve from the current state (zero: a cold start). Returns the iterations."""
         snes = self.problem.solver
+        for si, scaled in self._prescribed:
+            scaled.value = float(si.value) / self.U
         try:
             self.problem.solve()
         except PETSc.Error as e:  # a factorisation of a wild Newton iterate failed inside MUMPS
-            snes.getKSP().reset()  # drop the broken factor; options stay under the prefix
+            # PETSc leaves the factor and the work vectors (read-locked) unusable: start afresh
+            self._make_problem()
             raise FlowDivergedError(f"viscoplastic flow: linear solve failed in Newton ({e})") from None
         self.iterations = snes.getIterationNumber()
         if snes.getConvergedReason() <= 0 or not np.all(np.isfinite(self.w.x.array)):
@@ -276,6 +325,21 @@ class ViscoplasticFlow:
         p.x.array[:] *= self.S
         u.name, p.name = "velocity", "pressure"
         return u, p
+
+    def reaction(self, facets: Sequence[str], component: int) -> float:
+        """Force (N; plane: N/m) that the boundary ``facets`` exert on the Li along ``component``,
+        from the residual tested with a function that is 1 on those facets' velocity dofs (exact
+        for the discrete solution, unlike a traction integral of the discontinuous stress)."""
+        z = fem.Function(self.W)
+        ents = np.unique(np.concatenate([self.tm.facets(f) for f in facets]))
+        z.x.array[fem.locate_dofs_topological(self.W.sub(1).sub(component), self.tm.mesh.topology.dim - 1, ents)] = 1
+
+        b = fem.assemble_vector(self._residual_form)
+        b.scatter_reverse(la.InsertMode.add)
+        n = self.W.dofmap.index_map.size_local * self.W.dofmap.index_map_bs
+        local = float(np.dot(b.array[:n], z.x.array[:n]))
+        # at the solution the residual tested with z is the boundary traction's work on z
+        return self.tm.comm.allreduce(local, op=MPI.SUM) / self._momentum_scale
 
     def flux(self, facets: Sequence[str], direction: Sequence[float], interior: bool = False) -> float:
         """Volume flux (m^3/s; plane: m^2/s) of Li through facet groups along a fixed direction."""

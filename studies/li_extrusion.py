@@ -1,10 +1,7 @@
 """# Study `li_extrusion`: Li pressed into a micrometre pore (graphite interlayer) for 3 minutes
 
-Status: work in progress, not registered with the CLI. Below the flow threshold it runs; above it
-(the interesting range) the Newton solve at the sharp pore mouth is not yet robust.
-
 What is simulated: a Li reservoir (the foil) on top of one pore of a porous graphite interlayer,
-pressed by the stack pressure p on its top face (DESIGN.md section 1, M1). The pore is a straight
+pressed by the stack pressure on its top face (DESIGN.md section 1, M1). The pore is a straight
 tube (axisymmetric) or a tortuous zig-zag slit (plane), 25 um deep, 0.5-3 um wide. For every pore
 (shape, diameter d) and every pressure the Li front is followed for ``hold_time`` (3 min); the
 output is the extrusion depth vs time and the depth after the hold vs p per pore size.
@@ -13,28 +10,38 @@ Model (ssbx.fem.viscoplastic_flow, ssbx.fem.li_creep):
 * Li is an incompressible Perzyna / Herschel-Bulkley viscoplastic material: rate = B <sigma_e -
   sigma_y>^n with Li's n = 6.6, Q = 37 kJ/mol and A fitted to Masias' creep rates.
 * Size effect (Xu 2017): sigma_y(l) = 0.8 MPa + 99.2 MPa (1.4 um / l)^0.68, where l is the size of
-  the deforming region: l = d inside the pore, and l = d + k * (distance from the pore mouth) in
-  the reservoir (the plastic zone feeding an orifice scales with the distance to it; k =
-  ``size_effect.process_zone_growth``, assumed). This makes entering a pore a threshold process:
-  the Li must be pushed through the mouth at the micrometre-scale strength.
-* Pore walls and the graphite face under the reservoir: no penetration, frictionless by default
-  (assumed; ``wall_shear_strength`` adds a Tresca limit). Inside a straight pore the
-  micrometre-strong Li then moves as a rigid plug; in a tortuous pore it must bend at every corner
-  at the micrometre-scale strength, which is what tortuosity costs.
-* Calibration: with Xu's strength at l = d the threshold of a 1.5 um pore would be ~3 sigma_y(d)
-  ~ 280 MPa (extrusion through an orifice needs ~3x the flow stress); the measured ~100 MPa is
-  matched by taking the deforming region at the mouth as lambda d with lambda =
-  ``size_effect.mouth_zone_factor`` = 4 (one calibrated, assumed number).
+  the deforming region: lambda d at the pore mouth and inside the pore, growing as lambda d + k *
+  (distance from the mouth) in the reservoir (the plastic zone feeding an orifice scales with
+  the distance to it; k = ``size_effect.process_zone_growth`` = 2, assumed). Entering a pore is
+  therefore a threshold process: the Li must be pushed through the mouth at micrometre strength.
+* Pore walls and the graphite face under the reservoir: no penetration (Nitsche) and a Tresca
+  shear strength ``wall_shear_strength`` of Li on the walls; the plug of Li in the pore slides
+  on it, so each micrometre filled costs 4 tau_w / d of pressure (tube) and the depth grows with
+  the overpressure above the mouth threshold.
+* Two calibrated numbers (assumed, documented): lambda = ``size_effect.mouth_zone_factor`` = 6
+  puts the 1.5 um pore's threshold near the measured ~100 MPa (with lambda = 1 it would be
+  ~3 sigma_y(d) ~ 280 MPa), and tau_w = 2.7 MPa lets that pore fill its 25 um at ~300 MPa. The
+  dependence on pore size and tortuosity is then a prediction, not a fit.
 * Free surface: the pore is meshed in full; the part ahead of the front is a void pseudo-fluid
-  that leaves through the open pore bottom. The front is marched along the pore centre line: at
-  front position s the quasi-steady flow gives the Li flux Q into the pore, the front speed is
-  Q / (pore cross-section) (volume conservation, flat front), and the time to advance is the
-  trapezoidal integral of ds / speed. Where the speed vanishes (yield/friction threshold) the
-  front stops.
+  that leaves through the open pore bottom.
 
-Outputs: ``depth_vs_time.csv``, ``depth_after_hold.csv`` (shape, d, p, depth), ``fields.bp/.pvd``
-(velocity, pressure, fill, yield stress, equivalent stress for the field case at each front
-position), ``li_extrusion.png`` (depth after the hold vs pressure per pore size, and depth vs time).
+Method. The Li flow is quasi-steady (no inertia, elastic strains ~1e-4), so the state at front
+position s is fixed by the front speed v. At a few front positions the plunger (reservoir top)
+is driven at prescribed speeds over 7 decades and the stack pressure is the reaction it needs:
+a pressure-speed curve P(s, v). Speed control is what makes the solves robust: under a prescribed
+pressure above threshold a near-rigid-plastic flow is the ill-posed limit-load problem, while at
+a prescribed speed the stresses stay bounded by the flow law. Each curve is stepped in log speed
+by the adaptive stepper (cutback on divergence, checkpoint and message when it gives up). For a
+stack pressure P the front speed at every position is the inverse of P(s, v) (linear in s
+between the solved positions: exact for wall friction), and dt = ds / v integrates the depth
+vs time (trapezoidal in 1/v). Below the slowest solved speed (``speed_min``, 18 nm in 3 min) the
+front is held; above the fastest (``speed_max``) it moves at that speed (fills within 0.25 s).
+
+Outputs: ``pressure_vs_speed.csv`` (shape, d, front, speed, pressure), ``depth_vs_time.csv``,
+``depth_after_hold.csv`` (shape, d, p, depth, filled), ``fields_<shape>.bp/.pvd`` (velocity,
+pressure, fill, yield stress and von Mises stress of the ``field_diameter`` pore under
+``field_pressure``, one frame per front position reached, at the time the front passes it),
+``li_extrusion.png`` (depth after the hold vs pressure per pore size, and depth vs time).
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ import numpy as np
 import ufl
 from dolfinx import default_scalar_type, fem
 from dolfinx.mesh import compute_midpoints
-from ssbx.fem.boundary import FixedComponent, NormalPressure, integrate
+from ssbx.fem.boundary import FixedComponent, integrate
 from ssbx.fem.io import FieldWriter, ResultDir, write_csv_atomic
 from ssbx.fem.li_creep import FORMS, SizeDependentYield, creep_law_for
 from ssbx.fem.timestepping import StepControl, run_adaptive
@@ -71,7 +78,7 @@ class SizeEffect:
     reference_yield: float = quantity(100e6, "pressure", doc="Xu 2017, 1.4 um pillar")
     reference_size: float = quantity(1.4e-6, "length")
     exponent: float = 0.68  # Xu 2017, room temperature
-    mouth_zone_factor: float = 4.0  # deforming region at the pore = lambda d (calibrated, see module doc)
+    mouth_zone_factor: float = 6.0  # deforming region at the pore = lambda d (calibrated, see module doc)
     process_zone_growth: float = 2.0  # l = lambda d + k * distance from the mouth (assumed)
 
     def __post_init__(self):
@@ -103,12 +110,19 @@ class Config:
     pore_depth: float = quantity(25e-6, "length")
     reservoir_width_factor: float = 6.0  # reservoir width / pore diameter
     reservoir_height_factor: float = 3.0
-    wall_shear_strength: float = quantity(0.0, "pressure", "nonnegative",
-                                          doc="Tresca limit on pore walls; 0 = frictionless (assumed)")
-    cells_per_diameter: int = 6
+    wall_shear_strength: float = quantity(2.7e6, "pressure", "nonnegative",
+                                          doc="Tresca limit of Li on the pore walls (calibrated, see module doc)")
+    cells_per_diameter: int = 4
     rigid_rate: float = quantity(1e-6, "strain_rate")
     initial_depth: float = 0.25  # meniscus start inside the mouth, in pore diameters
-    front_step: float = 0.15  # relative growth of the front step after an easy solve
+    front_positions: int = 4  # front positions along the pore at which the flow is solved
+    speed_min: float = quantity(1e-10, "velocity", doc="slowest front speed solved: 18 nm in 3 min")
+    speed_max: float = quantity(1e-4, "velocity", doc="fastest: 25 um in 0.25 s")
+    max_newton_iterations: int = 100
+    # near the size-dependent yield surface Newton cycles with full steps; the l2 line search
+    # (minimising the residual norm along the step) needs about half the iterations
+    line_search: str = choice("l2", ("l2", "basic", "bt", "cp"))
+    slip_fraction: float = 0.1  # wall friction reaches its strength at slip > this x front speed
     field_pressure: float = quantity(200e6, "pressure", doc="case written as fields")
     field_diameter: float = quantity(1.5e-6, "length")
     size_effect: SizeEffect = field(default_factory=SizeEffect)
@@ -123,8 +137,14 @@ class Config:
             raise ValueError(f"cells_per_diameter must be >= 2, got {self.cells_per_diameter}")
         if not (0 < self.initial_depth and self.initial_depth * max(self.pore_diameters) < self.pore_depth):
             raise ValueError("initial_depth must be positive and leave the front inside the pore")
-        if not 0 < self.front_step <= 1:
-            raise ValueError(f"front_step must lie in (0, 1], got {self.front_step}")
+        if self.front_positions < 2:
+            raise ValueError(f"front_positions must be >= 2, got {self.front_positions}")
+        if not 0 < self.speed_min < self.speed_max:
+            raise ValueError(f"need 0 < speed_min < speed_max, got {self.speed_min}, {self.speed_max}")
+        if not 0 < self.slip_fraction < 1:
+            raise ValueError(f"slip_fraction must lie in (0, 1), got {self.slip_fraction}")
+        if self.max_newton_iterations < 1:
+            raise ValueError(f"max_newton_iterations must be >= 1, got {self.max_newton_iterations}")
 
 
 # -- geometry helpers (cell-wise arc length along the pore and distance from the mouth) ---------
@@ -179,22 +199,88 @@ def process_zone_size(tm, mid: np.ndarray, d: float, factor: float, growth: floa
     return size
 
 
-# -- one pore: march the front for each pressure -------------------------------------------------
+# -- front kinetics from pressure-speed curves (pure numpy) ---------------------------------------
 @dataclass
-class PoreRun:
-    shape: str
-    diameter: float
-    pressure: float
-    times: list
-    depths: list
-    depth_after_hold: float
+class SpeedCurve:
+    """Plunger pressure needed to push the front at position ``front`` with each of ``speeds``."""
+
+    front: float
+    speeds: np.ndarray  # m/s, increasing
+    pressures: np.ndarray  # Pa, made non-decreasing
     newton_iterations: int
-    solves: int
-    balance_error: float  # |Q_top - Q_mouth| / Q_mouth, max over the march
+    leak: float  # max |Q_bottom - Q_top| / Q_top: flux lost through the walls (discretisation)
+
+    def speed_at(self, pressure: float) -> float:
+        """Front speed under ``pressure`` (0 below the slowest tabulated speed)."""
+        return _invert(self.speeds, self.pressures, pressure)
 
 
+def _invert(speeds: np.ndarray, pressures: np.ndarray, pressure: float) -> float:
+    """Speed at which a (non-decreasing) pressure-speed table reaches ``pressure``: log-linear
+    in speed; 0 below the table (the front is held), the fastest speed above it."""
+    if pressure < pressures[0]:
+        return 0.0
+    if pressure >= pressures[-1]:
+        return float(speeds[-1])
+    return float(np.exp(np.interp(pressure, pressures, np.log(speeds))))
+
+
+def front_history(curves: list[SpeedCurve], pressure: float, hold_time: float,
+                  substeps: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Front position (from the first curve's front) vs time under a constant ``pressure``.
+
+    The pressure needed at a given speed is interpolated linearly in the front position between
+    the curves (exact for wall friction, which adds a pressure proportional to the filled
+    length), then inverted for the speed at each of ``substeps`` positions; dt = ds / v is
+    integrated with the trapezoidal rule in 1/v. The front stops where the speed vanishes; the
+    march ends at ``hold_time`` or the last curve."""
+    s_nodes = np.array([c.front for c in curves])
+    lo = max(c.speeds[0] for c in curves)
+    hi = min(c.speeds[-1] for c in curves)
+    grid = np.logspace(math.log10(lo), math.log10(hi), max(2, int(20 * math.log10(hi / lo)) + 1))
+    table = np.array([np.interp(np.log(grid), np.log(c.speeds), c.pressures) for c in curves])
+    s = np.linspace(s_nodes[0], s_nodes[-1], substeps + 1)
+    k = np.clip(np.searchsorted(s_nodes, s, side="right") - 1, 0, len(s_nodes) - 2)
+    w = ((s - s_nodes[k]) / (s_nodes[k + 1] - s_nodes[k]))[:, None]
+    p_at = np.maximum.accumulate((1 - w) * table[k] + w * table[k + 1], axis=1)
+    v = np.array([_invert(grid, row, pressure) for row in p_at])
+    times, depths = [0.0], [0.0]
+    t = 0.0
+    for k in range(substeps):
+        if v[k] <= 0:
+            break
+        inv0, inv1 = 1.0 / v[k], (1.0 / v[k + 1] if v[k + 1] > 0 else math.inf)
+        ds = s[k + 1] - s[k]
+        dt = 0.5 * ds * (inv0 + inv1)
+        if t + dt >= hold_time:
+            # the hold ends inside this interval: t + inv0 x + (inv1 - inv0) x^2 / (2 ds) = hold
+            rem = hold_time - t
+            a = 0.0 if math.isinf(inv1) else (inv1 - inv0) / (2 * ds)
+            if abs(a) * ds < 1e-12 * inv0:
+                x = min(rem / inv0, ds)
+            else:
+                x = (-inv0 + math.sqrt(inv0**2 + 4 * a * rem)) / (2 * a)
+            times.append(hold_time)
+            depths.append(s[k] + min(x, ds) - s[0])
+            return np.array(times), np.array(depths)
+        t += dt
+        times.append(t)
+        depths.append(s[k + 1] - s[0])
+    if times[-1] < hold_time:  # stopped (or filled): the depth stays for the rest of the hold
+        times.append(hold_time)
+        depths.append(depths[-1])
+    return np.array(times), np.array(depths)
+
+
+# -- one pore: flow solves at prescribed plunger speed ------------------------------------------
 class PoreModel:
-    """Mesh, fields and flow problem of one pore; :meth:`march` runs one pressure."""
+    """Mesh, fields and flow problem of one pore.
+
+    The plunger (the reservoir top) moves at a prescribed speed and the stack pressure is the
+    reaction it needs. Speed control is what makes the solve robust: under a prescribed pressure
+    above the flow threshold a near-rigid-plastic problem asks for a rate that the slightest
+    overpressure drives to enormous values (the load-controlled limit-load problem), while at a
+    prescribed speed the stresses stay bounded by the flow law."""
 
     def __init__(self, cfg: Config, comm: MPI.Comm, shape: str, d: float, tag: str = ""):
         kind = AXISYMMETRIC if shape == "straight" else PLANE
@@ -219,109 +305,124 @@ class PoreModel:
             self.yield_stress.x.array[:] = cfg.size_effect.law()(size)
         else:
             self.yield_stress.x.array[:] = cfg.size_effect.bulk_yield
-        self.pressure = fem.Constant(tm.mesh, default_scalar_type(0.0))
+        self.plunger = fem.Constant(tm.mesh, default_scalar_type(0.0))  # top velocity (m/s, < 0 down)
         condition = "friction" if cfg.wall_shear_strength > 0 else "slip"
         walls = [Wall(("channel_wall", "reservoir_bottom"), condition, cfg.wall_shear_strength)]
         sides = ("axis", "reservoir_outer") if kind == AXISYMMETRIC else ("reservoir_left", "reservoir_right")
-        fixed = [FixedComponent(sides, 0)]
+        fixed = [FixedComponent(sides, 0), FixedComponent(("reservoir_top",), 1, self.plunger)]
         self.flow = ViscoplasticFlow(
             tm, law, yield_stress=self.yield_stress, fill=self.fill.fn, walls=walls, fixed=fixed,
-            pressures=[NormalPressure(("reservoir_top",), self.pressure)], rigid_rate=cfg.rigid_rate,
-            length_scale=d, stress_scale=1e6, prefix=f"extrusion{tag}_", solver_overrides={"snes_max_it": 50})
+            rigid_rate=cfg.rigid_rate, length_scale=d, stress_scale=1e6, prefix=f"extrusion{tag}_",
+            solver_overrides={"snes_max_it": cfg.max_newton_iterations, "snes_linesearch_type": cfg.line_search})
         self.top_area = integrate(tm, 1.0, facets=["reservoir_top"])
+        self.states: dict[tuple[int, int], np.ndarray] = {}  # (front index, speed index) -> solution
 
-    def front_speed(self, s: float, pressure: float | None = None) -> tuple[float, float, int]:
-        """Solve the flow with the front at s: (front speed m/s, flux balance error, Newton its).
-        With ``pressure`` the load is ramped up to it from the current (converged) state."""
-        self.fill.set_front(s)
-        target = float(self.pressure.value) if pressure is None else pressure
-        its = 0
-        if pressure is None:
-            try:
-                its = self.flow.solve()  # warm start from the previous front position
-            except FlowDivergedError:
-                pressure = target
-        if pressure is not None:
-            # from the unloaded state, ramping the load (robust near the flow threshold)
-            self.pressure.value = 0.0
+    def front_positions(self) -> np.ndarray:
+        s0 = self.cfg.initial_depth * self.d
+        # the last position keeps one cell of void ahead of the front inside the pore
+        return np.linspace(s0, self.length - self.fill.h, self.cfg.front_positions)
+
+    def solve_at(self, front: float, speed: float, cold: bool = False) -> tuple[float, int]:
+        """Flow with the front at ``front`` pushed at ``speed``: (plunger pressure in Pa, Newton
+        iterations). Warm start from the current state; ``cold`` starts from rest and sharpens
+        the wall-friction regularisation in steps (a sticking wall from rest defeats Newton)."""
+        self.fill.set_front(front)
+        self.plunger.value = -speed * self.section / self.top_area
+        fractions = [self.cfg.slip_fraction]
+        if cold:
             self.flow.w.x.array[:] = 0.0
-            its += self.flow.solve_continuation(self.pressure, target)
-        q_mouth = self.flow.flux(["reservoir_channel_interface"], (0.0, -1.0), interior=True)
-        q_top = self.flow.flux(["reservoir_top"], (0.0, -1.0))
-        balance = abs(q_top - q_mouth) / max(abs(q_mouth), 1e-300)
-        return max(q_mouth, 0.0) / self.section, balance, its
+            fractions = [f for f in (1.0, 0.1) if f > self.cfg.slip_fraction] + fractions
+        its = 0
+        for f in fractions:
+            self.flow.slip_speed.value = f * speed
+            its += self.flow.solve()
+        return -self.flow.reaction(["reservoir_top"], 1) / self.top_area, its
 
-    def march(self, pressure: float, on_front=None, checkpoint_dir=None) -> PoreRun:
-        """Advance the front from the mouth for ``hold_time`` at ``pressure``.
+    def leak(self) -> float:
+        """Relative flux lost between the plunger and the open pore end (discretisation error)."""
+        q_top = abs(float(self.plunger.value)) * self.top_area
+        q_out = self.flow.flux(["channel_bottom"], (0.0, -1.0))  # both shapes end in a flat cut
+        return abs(q_out - q_top) / q_top
 
-        The front position s plays the role of time in :func:`run_adaptive`: a flow solve that
-        fails cuts the front step, repeated failure saves a checkpoint and stops with a message."""
+    def speed_curve(self, index: int, checkpoint_dir=None) -> SpeedCurve:
+        """Pressures over the speed range with the front at position ``index``.
+
+        The speed (log scale) is the stepping variable of :func:`run_adaptive`: a solve that
+        fails halves the decade step; repeated failure saves a checkpoint and stops with a message."""
         cfg = self.cfg
-        self.pressure.value = 0.0
-        self.flow.w.x.array[:] = 0.0  # the exact (rigid, unloaded) state at zero pressure
-        s0 = cfg.initial_depth * self.d
-        st = {"s": s0, "t": 0.0, "v": 0.0, "its": 0, "solves": 1, "bal": 0.0, "done": False}
-        st["v"], bal, st["its"] = self.front_speed(s0, pressure)
-        times, depths = [0.0], [0.0]
+        front = self.front_positions()[index]
+        speeds, pressures = [], []
+        st = {"its": 0, "total": 0, "leak": 0.0, "p": 0.0}
         saved = self.flow.w.x.array.copy()
-        pending = {}
-        if on_front:
-            on_front(0.0)
 
-        def advance(s, ds):
+        def advance(t, dt):
             try:
-                v_new, bal, its = self.front_speed(s + ds)
-            except FlowDivergedError:
+                st["p"], st["its"] = self.solve_at(front, cfg.speed_min * 10 ** (t + dt))
+            except FlowDivergedError as e:
+                log.info("%s", e)
                 return False
-            st["its"] += its
-            st["solves"] += 1
-            pending.update(v=v_new, bal=bal, ds=ds, its=its)
+            st["total"] += st["its"]
             return True
 
-        def accept(s_new):
-            ds, v0, v1 = pending["ds"], st["v"], pending["v"]
-            # dt = integral of ds / v with 1/v linear in s (trapezoid); v = 0: the front stops here
-            inv0, inv1 = 1.0 / v0, (1.0 / v1 if v1 > 0 else math.inf)
-            dt = 0.5 * ds * (inv0 + inv1)
-            if st["t"] + dt >= cfg.hold_time:
-                # the hold ends inside this step: solve t + inv0 x + (inv1 - inv0) x^2 / (2 ds) = hold
-                rem = cfg.hold_time - st["t"]
-                a, b = (0.0 if math.isinf(inv1) else (inv1 - inv0) / (2 * ds)), inv0
-                x = min(rem / b, ds) if abs(a) < 1e-300 else (-b + math.sqrt(b * b + 4 * a * rem)) / (2 * a)
-                st.update(s=st["s"] + x, t=cfg.hold_time, done=True)
-            else:
-                st.update(s=s_new, t=st["t"] + dt, v=v1, bal=max(st["bal"], pending["bal"]))
-                st["done"] = v1 <= 0
+        def accept(t):
+            speed = cfg.speed_min * 10**t
+            speeds.append(speed)
+            pressures.append(st["p"])
+            st["leak"] = max(st["leak"], self.leak())
             saved[:] = self.flow.w.x.array
-            times.append(st["t"])
-            depths.append(st["s"] - s0)
-            if on_front:
-                on_front(st["t"])
+            self.states[(index, len(speeds) - 1)] = saved.copy()
 
         def reject():
             self.flow.w.x.array[:] = saved
 
-        def save(s):
+        def save(t):
             if checkpoint_dir is None:
                 return "(no checkpoint directory)"
             from ssbx.fem.io import save_checkpoint
 
-            path = Path(checkpoint_dir) / f"checkpoint_{self.shape}_{self.d * 1e6:g}um_{pressure / 1e6:g}MPa"
-            save_checkpoint(path, {"flow": self.flow.w}, {"front": s, "time": st["t"], "pressure": pressure})
+            path = Path(checkpoint_dir) / f"checkpoint_{self.shape}_{self.d * 1e6:g}um_front{index}"
+            save_checkpoint(path, {"flow": self.flow.w}, {"front": front, "speed": cfg.speed_min * 10**t})
             return str(path)
 
-        if st["v"] > 0 and s0 < self.length:
-            h = self.fill.h
-            control = StepControl(dt0=0.5 * h, dt_min=1e-3 * h, dt_max=max(cfg.front_step * self.length, h),
-                                  grow=1 + cfg.front_step, easy_iterations=40)
-            run_adaptive(s0, self.length, control, advance, accept, reject, save,
-                         iterations=lambda: pending.get("its", 0), stop=lambda: st["done"])
-        if not st["done"] and st["s"] < self.length * (1 - 1e-9):
-            # no flow at all (below the threshold): the front creeps at the rigid-limit rate
-            depth = min(st["v"] * cfg.hold_time, self.length - s0)
-            times.append(cfg.hold_time)
-            depths.append(depth if len(depths) == 1 else depths[-1])
-        return PoreRun(self.shape, self.d, pressure, times, depths, depths[-1], st["its"], st["solves"], st["bal"])
+        def keep(t):
+            saved[:] = self.flow.w.x.array
+
+        control = StepControl(dt0=1.0, dt_min=1.0 / 64, dt_max=1.0, grow=2.0, easy_iterations=cfg.max_newton_iterations)
+        # start from rest two decades below speed_min, where the whole flow is near-rigid (linear)
+        st["p"], st["its"] = self.solve_at(front, cfg.speed_min * 1e-2, cold=True)
+        st["total"] += st["its"]
+        keep(-2.0)
+        run_adaptive(-2.0, 0.0, control, advance, keep, reject, save, iterations=lambda: st["its"])
+        accept(0.0)
+        decades = math.log10(cfg.speed_max / cfg.speed_min)
+        run_adaptive(0.0, decades, control, advance, accept, reject, save, iterations=lambda: st["its"])
+        # the pressure must rise with speed; round-off on the flat plastic plateau may not
+        p = np.maximum.accumulate(np.array(pressures))
+        return SpeedCurve(float(front), np.array(speeds), p, st["total"], st["leak"])
+
+
+@dataclass
+class PoreResult:
+    shape: str
+    diameter: float
+    curves: list
+    runs: dict  # pressure -> (times, depths)
+
+    def depth_after_hold(self, pressure: float) -> float:
+        return float(self.runs[pressure][1][-1])
+
+
+def run_pore(model: PoreModel, pressures, checkpoint_dir=None) -> PoreResult:
+    curves = []
+    for i in range(model.cfg.front_positions):
+        c = model.speed_curve(i, checkpoint_dir)
+        curves.append(c)
+        log.info("%s pore d = %.2f um, front %.2f um: %.0f MPa at %.0e m/s ... %.0f MPa at %.0e m/s "
+                 "(%d Newton its, flux leak %.1e)", model.shape, model.d * 1e6, c.front * 1e6,
+                 c.pressures[0] / 1e6, c.speeds[0], c.pressures[-1] / 1e6, c.speeds[-1],
+                 c.newton_iterations, c.leak)
+    runs = {p: front_history(curves, p, model.cfg.hold_time) for p in pressures}
+    return PoreResult(model.shape, model.d, curves, runs)
 
 
 def _field_functions(model: PoreModel):
@@ -344,46 +445,60 @@ def _field_functions(model: PoreModel):
     return [u1, p1, model.fill.fn, model.yield_stress, se], update
 
 
+def _write_fields(model: PoreModel, result: PoreResult, pressure: float, out: ResultDir, comm) -> None:
+    """Fields at each front position under ``pressure``: the flow re-solved at the front speed
+    found for that pressure (warm start from the nearest tabulated speed). ParaView time = the
+    time at which the front passes that position (positions not reached are skipped)."""
+    funcs, update = _field_functions(model)
+    times, depths = result.runs[pressure]
+    with FieldWriter(comm, out.file(f"fields_{model.shape}"), funcs) as writer:
+        for i, c in enumerate(result.curves):
+            depth = c.front - result.curves[0].front
+            speed = c.speed_at(pressure)
+            if speed <= 0 or depth > depths[-1] + 1e-15:
+                continue
+            j = int(np.argmin(np.abs(np.log(c.speeds / speed))))
+            model.flow.w.x.array[:] = model.states[(i, j)]
+            model.solve_at(c.front, speed)
+            update()
+            writer.write(float(np.interp(depth, depths, times)))
+
+
 def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
-    rows_t, rows_h = [], []
-    runs: list[PoreRun] = []
-    field_written = False
+    rows_t, rows_h, rows_c = [], [], []
+    results = {"newton_iterations": 0, "flow_solves": 0, "max_flux_leak": 0.0}
+    fields_done = set()
     for shape in cfg.shapes:
         for d in cfg.pore_diameters:
-            model = PoreModel(cfg, comm, shape, d, tag=f"_{shape}_{len(runs)}")
+            model = PoreModel(cfg, comm, shape, d, tag=f"_{shape}_{len(rows_h)}")
+            res = run_pore(model, cfg.pressures, out.path)
+            for c in res.curves:
+                results["newton_iterations"] += c.newton_iterations
+                results["flow_solves"] += len(c.speeds)
+                results["max_flux_leak"] = max(results["max_flux_leak"], c.leak)
+                rows_c += [{"shape": shape, "pore_diameter": d, "front": c.front, "speed": v, "pressure": p}
+                           for v, p in zip(c.speeds, c.pressures, strict=True)]
             for p in cfg.pressures:
-                write_fields = (not field_written and math.isclose(d, cfg.field_diameter, rel_tol=1e-9)
-                                and math.isclose(p, cfg.field_pressure, rel_tol=1e-9))
-                if write_fields:
-                    funcs, update = _field_functions(model)
-                    with FieldWriter(comm, out.file(f"fields_{shape}"), funcs) as writer:
-                        def on_front(t, update=update, writer=writer):
-                            update()
-                            writer.write(t)
-                        r = model.march(p, on_front)
-                    field_written = shape == cfg.shapes[-1]
-                else:
-                    r = model.march(p)
-                runs.append(r)
-                log.info("%s pore d = %.2f um, p = %5.0f MPa: depth after %.0f s = %.2f um (%d solves)",
-                         shape, d * 1e6, p / 1e6, cfg.hold_time, r.depth_after_hold * 1e6, r.solves)
+                times, depths = res.runs[p]
                 rows_t += [{"shape": shape, "pore_diameter": d, "pressure": p, "time": t, "depth": z}
-                           for t, z in zip(r.times, r.depths, strict=False)]
-                rows_h.append({"shape": shape, "pore_diameter": d, "pressure": p, "depth": r.depth_after_hold,
-                               "filled": r.depth_after_hold >= cfg.pore_depth - cfg.initial_depth * d - 1e-12,
-                               "solves": r.solves, "newton_iterations": r.newton_iterations,
-                               "flux_balance_error": r.balance_error})
+                           for t, z in zip(times, depths, strict=True)]
+                depth = res.depth_after_hold(p)
+                filled = depth >= res.curves[-1].front - res.curves[0].front - 1e-12
+                rows_h.append({"shape": shape, "pore_diameter": d, "pressure": p, "depth": depth, "filled": filled})
+                results[f"depth_{shape}_{d * 1e6:g}um_{p / 1e6:g}MPa"] = depth
+                log.info("%s pore d = %.2f um, p = %5.0f MPa: depth after %.0f s = %.2f um%s", shape, d * 1e6,
+                         p / 1e6, cfg.hold_time, depth * 1e6, " (filled)" if filled else "")
+            if shape not in fields_done and math.isclose(d, cfg.field_diameter, rel_tol=1e-9):
+                _write_fields(model, res, cfg.field_pressure, out, comm)
+                fields_done.add(shape)
     if comm.rank == 0:
+        write_csv_atomic(out.file("pressure_vs_speed.csv"), rows_c)
         write_csv_atomic(out.file("depth_vs_time.csv"), rows_t)
         write_csv_atomic(out.file("depth_after_hold.csv"), rows_h)
         if cfg.figure:
             plot_extrusion(rows_h, rows_t, cfg, out.file("li_extrusion.png"))
     comm.barrier()
-    results = {"cases": len(runs), "newton_iterations": sum(r.newton_iterations for r in runs),
-               "flow_solves": sum(r.solves for r in runs),
-               "max_flux_balance_error": max(r.balance_error for r in runs)}
-    for r in runs:
-        results[f"depth_{r.shape}_{r.diameter * 1e6:g}um_{r.pressure / 1e6:g}MPa"] = r.depth_after_hold
+    results["cases"] = len(rows_h)
     return results
 
 

@@ -10,6 +10,7 @@ from ssbx.studies.config import ConfigError
 
 STUDIES: dict[str, str] = {
     "cell_elastic": "ssbx.studies.cell_elastic",
+    "li_extrusion": "ssbx.studies.li_extrusion",
 }
 
 
