@@ -1,0 +1,66 @@
+"""Li+ conduction between Butler-Volmer electrodes: the symmetric Li | SE | Li cell voltage
+(DESIGN.md B7), charge conservation, and current constriction at a partial contact."""
+
+import math
+
+from mpi4py import MPI
+
+import pytest
+import ufl
+from ssbx.fem.conduction import Electrode, IonicConduction
+from ssbx.fem.kinetics import ButlerVolmer, symmetric_cell_voltage
+from ssbx.geometries.strip import build_strip
+
+UM = 1e-6
+
+
+def _cell(comm, kind, contact=None, width=20 * UM, length=500 * UM, n=(4, 50), prefix="b7_"):
+    tm = build_strip(comm, width, length, *n, kind=kind)
+    bv = ButlerVolmer(exchange_current=20.0)  # 2 mA/cm^2
+    electrodes = {"stripping": Electrode(("strip_bottom",), bv, contact=contact),
+                  "plating": Electrode(("strip_top",), bv)}
+    return tm, IonicConduction(tm, 0.2, electrodes, prefix=prefix)
+
+
+@pytest.mark.parametrize("kind", ["plane", "axisymmetric"])
+@pytest.mark.parametrize("i", [1.0, 10.0, 50.0])  # 0.1, 1, 5 mA/cm^2
+def test_symmetric_cell_voltage_b7(kind, i):
+    """V = i L / sigma + 2 (2RT/F) asinh(i / 2 i0), galvanostatic, on 1 or 2 ranks."""
+    tm, cond = _cell(MPI.COMM_WORLD, kind, prefix=f"b7_{kind}_{i:g}_")
+    area = (math.pi * (20 * UM) ** 2) if kind == "axisymmetric" else 20 * UM
+    cond.phi_s["stripping"].value = 0.0
+    v_plating = cond.galvanostatic("plating", -i * area)
+    expected = symmetric_cell_voltage(i, 500 * UM, 0.2, ButlerVolmer(exchange_current=20.0))
+    assert -v_plating == pytest.approx(expected, rel=1e-9)
+    # charge conservation: what the stripping electrode sends the plating one receives
+    i_strip, i_plate = cond.current("stripping"), cond.current("plating")
+    assert i_strip + i_plate == pytest.approx(0.0, abs=1e-8 * abs(i_plate))
+
+
+def test_partial_contact_constricts_current():
+    """Half the stripping face in contact (a void over the other half): the same current needs
+    a higher voltage (kinetics on half the area plus constriction), charge is still conserved,
+    and the local current density at the contact is about twice the mean."""
+    comm = MPI.COMM_WORLD
+    x = None
+
+    def contact_of(tm):
+        nonlocal x
+        x = ufl.SpatialCoordinate(tm.mesh)
+        return ufl.conditional(ufl.lt(x[0], 10 * UM), 1.0, 0.0)
+
+    tm0, full = _cell(comm, "plane", prefix="full_")
+    tm = build_strip(comm, 20 * UM, 500 * UM, 8, 50)
+    bv = ButlerVolmer(exchange_current=20.0)
+    half = IonicConduction(tm, 0.2, {"stripping": Electrode(("strip_bottom",), bv, contact=contact_of(tm)),
+                                     "plating": Electrode(("strip_top",), bv)}, prefix="half_")
+    i = 10.0
+    v_full = full.galvanostatic("plating", -i * 20 * UM)
+    v_half = half.galvanostatic("plating", -i * 20 * UM)
+    assert -v_half > -v_full + 1e-3
+    assert half.current("stripping") + half.current("plating") == pytest.approx(0.0, abs=1e-8 * i * 20 * UM)
+    from ssbx.fem.boundary import integrate
+
+    in_contact = integrate(tm, half.local_current("stripping") * ufl.conditional(ufl.lt(x[0], 10 * UM), 1.0, 0.0),
+                           facets=["strip_bottom"]) / (10 * UM)
+    assert in_contact == pytest.approx(2 * i, rel=1e-6)
