@@ -333,7 +333,6 @@ class ViscoplasticFlow:
         z = fem.Function(self.W)
         ents = np.unique(np.concatenate([self.tm.facets(f) for f in facets]))
         z.x.array[fem.locate_dofs_topological(self.W.sub(1).sub(component), self.tm.mesh.topology.dim - 1, ents)] = 1
-
         b = fem.assemble_vector(self._residual_form)
         b.scatter_reverse(la.InsertMode.add)
         n = self.W.dofmap.index_map.size_local * self.W.dofmap.index_map_bs

@@ -35,13 +35,17 @@ by the adaptive stepper (cutback on divergence, checkpoint and message when it g
 stack pressure P the front speed at every position is the inverse of P(s, v) (linear in s
 between the solved positions: exact for wall friction), and dt = ds / v integrates the depth
 vs time (trapezoidal in 1/v). Below the slowest solved speed (``speed_min``, 18 nm in 3 min) the
-front is held; above the fastest (``speed_max``) it moves at that speed (fills within 0.25 s).
+front is held; above the fastest (``speed_max``) it moves at that speed (fills within 2.5 s).
 
 Outputs: ``pressure_vs_speed.csv`` (shape, d, front, speed, pressure), ``depth_vs_time.csv``,
-``depth_after_hold.csv`` (shape, d, p, depth, filled), ``fields_<shape>.bp/.pvd`` (velocity,
-pressure, fill, yield stress and von Mises stress of the ``field_diameter`` pore under
+``depth_after_hold.csv`` (shape, d, p, depth below the mouth, advance along the pore, filled),
+``fields_<shape>.bp/.pvd`` (velocity, pressure, fill, yield stress and von Mises stress of the
+``field_diameter`` pore under
 ``field_pressure``, one frame per front position reached, at the time the front passes it),
 ``li_extrusion.png`` (depth after the hold vs pressure per pore size, and depth vs time).
+
+Other pressures or hold times without a flow solve, from a finished run's curves:
+``python -m ssbx.studies.li_extrusion results/li_extrusion/default --set hold_time=10min``.
 """
 
 from __future__ import annotations
@@ -101,9 +105,9 @@ class Config:
     temperature: float = quantity(298.15, "temperature")
     creep_form: str = choice("norton", FORMS)
     hold_time: float = quantity(180.0, "time", doc="3 min cold press")
-    pressures: tuple = quantities((0.0, 50e6, 75e6, 100e6, 125e6, 150e6, 200e6, 250e6, 300e6),
+    pressures: tuple = quantities((0.0, 50e6, 75e6, 100e6, 125e6, 150e6, 175e6, 200e6, 250e6, 300e6),
                                   "pressure", "nonnegative")
-    pore_diameters: tuple = quantities((0.5e-6, 1.0e-6, 1.5e-6, 2.0e-6, 3.0e-6), "length")
+    pore_diameters: tuple = quantities((0.5e-6, 1.5e-6, 3.0e-6), "length")
     shapes: tuple = choices(("straight", "tortuous"), SHAPES,
                             doc="straight: axisymmetric tube; tortuous: plane zig-zag slit")
     tortuosity: float = 1.5
@@ -117,7 +121,7 @@ class Config:
     initial_depth: float = 0.25  # meniscus start inside the mouth, in pore diameters
     front_positions: int = 4  # front positions along the pore at which the flow is solved
     speed_min: float = quantity(1e-10, "velocity", doc="slowest front speed solved: 18 nm in 3 min")
-    speed_max: float = quantity(1e-4, "velocity", doc="fastest: 25 um in 0.25 s")
+    speed_max: float = quantity(1e-5, "velocity", doc="fastest: 25 um in 2.5 s")
     max_newton_iterations: int = 100
     # near the size-dependent yield surface Newton cycles with full steps; the l2 line search
     # (minimising the residual norm along the step) needs about half the iterations
@@ -464,42 +468,86 @@ def _write_fields(model: PoreModel, result: PoreResult, pressure: float, out: Re
             writer.write(float(np.interp(depth, depths, times)))
 
 
+def _channel(cfg: Config, shape: str, d: float) -> PoreChannel:
+    return PoreChannel(pore_diameter=d, pore_depth=cfg.pore_depth, reservoir_width=cfg.reservoir_width_factor * d,
+                       reservoir_height=cfg.reservoir_height_factor * d, shape=shape, tortuosity=cfg.tortuosity,
+                       kind=AXISYMMETRIC if shape == "straight" else PLANE)
+
+
+def vertical_depth(line: np.ndarray, start: float, advance) -> np.ndarray:
+    """Depth below the pore mouth gained by a front that started at arc length ``start`` and
+    advanced by ``advance`` along the centre line ``line`` (equal to the advance for a straight
+    pore; about advance / tortuosity for a zig-zag one)."""
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(line, axis=0).T))])
+    y = np.interp(start + np.asarray(advance), arc, line[:, 1])
+    return np.interp(start, arc, line[:, 1]) - y
+
+
+def depth_tables(cfg: Config, curves: dict) -> tuple[list, list, dict]:
+    """Depth vs time and depth after the hold for every pore and pressure from the pressure-speed
+    curves (``curves[(shape, d)]``: list of SpeedCurve). No flow solve: cheap to redo for other
+    pressures or hold times from a saved ``pressure_vs_speed.csv`` (:func:`curves_from_rows`)."""
+    rows_t, rows_h, results = [], [], {}
+    for (shape, d), cs in curves.items():
+        line = _channel(cfg, shape, d).centreline()
+        full = cs[-1].front - cs[0].front
+        for p in cfg.pressures:
+            times, advance = front_history(cs, p, cfg.hold_time)
+            depth = vertical_depth(line, cs[0].front, advance)
+            rows_t += [{"shape": shape, "pore_diameter": d, "pressure": p, "time": t, "advance": a, "depth": z}
+                       for t, a, z in zip(times, advance, depth, strict=True)]
+            filled = advance[-1] >= full - 1e-12
+            rows_h.append({"shape": shape, "pore_diameter": d, "pressure": p, "depth": depth[-1],
+                           "advance": advance[-1], "filled": filled})
+            results[f"depth_{shape}_{d * 1e6:g}um_{p / 1e6:g}MPa"] = float(depth[-1])
+            log.info("%s pore d = %.2f um, p = %5.0f MPa: depth after %.0f s = %.2f um%s", shape, d * 1e6,
+                     p / 1e6, cfg.hold_time, depth[-1] * 1e6, " (filled)" if filled else "")
+    return rows_t, rows_h, results
+
+
+def curves_from_rows(rows: list[dict]) -> dict:
+    """SpeedCurves per (shape, d) from the rows of ``pressure_vs_speed.csv``."""
+    grouped: dict = {}
+    for r in rows:
+        key = (r["shape"], float(r["pore_diameter"]))
+        grouped.setdefault(key, {}).setdefault(float(r["front"]), []).append((float(r["speed"]), float(r["pressure"])))
+    return {key: [SpeedCurve(front, np.array([v for v, _ in pts]), np.array([p for _, p in pts]), 0, 0.0)
+                  for front, pts in sorted(fronts.items())] for key, fronts in grouped.items()}
+
+
 def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
-    rows_t, rows_h, rows_c = [], [], []
+    rows_c, curves = [], {}
     results = {"newton_iterations": 0, "flow_solves": 0, "max_flux_leak": 0.0}
     fields_done = set()
     for shape in cfg.shapes:
         for d in cfg.pore_diameters:
-            model = PoreModel(cfg, comm, shape, d, tag=f"_{shape}_{len(rows_h)}")
+            model = PoreModel(cfg, comm, shape, d, tag=f"_{shape}_{len(curves)}")
             res = run_pore(model, cfg.pressures, out.path)
+            curves[(shape, d)] = res.curves
             for c in res.curves:
                 results["newton_iterations"] += c.newton_iterations
                 results["flow_solves"] += len(c.speeds)
                 results["max_flux_leak"] = max(results["max_flux_leak"], c.leak)
                 rows_c += [{"shape": shape, "pore_diameter": d, "front": c.front, "speed": v, "pressure": p}
                            for v, p in zip(c.speeds, c.pressures, strict=True)]
-            for p in cfg.pressures:
-                times, depths = res.runs[p]
-                rows_t += [{"shape": shape, "pore_diameter": d, "pressure": p, "time": t, "depth": z}
-                           for t, z in zip(times, depths, strict=True)]
-                depth = res.depth_after_hold(p)
-                filled = depth >= res.curves[-1].front - res.curves[0].front - 1e-12
-                rows_h.append({"shape": shape, "pore_diameter": d, "pressure": p, "depth": depth, "filled": filled})
-                results[f"depth_{shape}_{d * 1e6:g}um_{p / 1e6:g}MPa"] = depth
-                log.info("%s pore d = %.2f um, p = %5.0f MPa: depth after %.0f s = %.2f um%s", shape, d * 1e6,
-                         p / 1e6, cfg.hold_time, depth * 1e6, " (filled)" if filled else "")
             if shape not in fields_done and math.isclose(d, cfg.field_diameter, rel_tol=1e-9):
                 _write_fields(model, res, cfg.field_pressure, out, comm)
                 fields_done.add(shape)
+    rows_t, rows_h, depths = depth_tables(cfg, curves)
+    results.update(depths)
     if comm.rank == 0:
         write_csv_atomic(out.file("pressure_vs_speed.csv"), rows_c)
-        write_csv_atomic(out.file("depth_vs_time.csv"), rows_t)
-        write_csv_atomic(out.file("depth_after_hold.csv"), rows_h)
-        if cfg.figure:
-            plot_extrusion(rows_h, rows_t, cfg, out.file("li_extrusion.png"))
+        write_tables(cfg, rows_t, rows_h, out.path)
     comm.barrier()
     results["cases"] = len(rows_h)
     return results
+
+
+def write_tables(cfg: Config, rows_t, rows_h, folder: Path) -> None:
+    write_csv_atomic(folder / "depth_vs_time.csv", rows_t)
+    write_csv_atomic(folder / "depth_after_hold.csv", rows_h)
+    if cfg.figure:
+        plot_extrusion(rows_h, rows_t, cfg, folder / "li_extrusion.png")
 
 
 def plot_extrusion(rows_h, rows_t, cfg: Config, path) -> None:
@@ -520,7 +568,7 @@ def plot_extrusion(rows_h, rows_t, cfg: Config, path) -> None:
     ax.axhline(3, color="0.6", lw=0.8, ls=":")
     ax.axhline(cfg.pore_depth * 1e6, color="0.6", lw=0.8, ls=":")
     ax.set_xlabel("stack pressure (MPa)")
-    ax.set_ylabel(f"extrusion depth after {cfg.hold_time:.0f} s (um)")
+    ax.set_ylabel(f"depth below the mouth after {cfg.hold_time:.0f} s (um)")
     ax.set_title("Li extrusion into interlayer pores")
     ax.legend(fontsize=7, ncol=2)
     d_show = min(cfg.pore_diameters, key=lambda d: abs(d - cfg.field_diameter))
@@ -537,3 +585,31 @@ def plot_extrusion(rows_h, rows_t, cfg: Config, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def main(argv=None) -> int:
+    """Redo the depth tables and figure of a finished run from its pressure-speed curves."""
+    import argparse
+    import csv
+    import json
+
+    from ssbx.studies.config import parse, set_override
+
+    ap = argparse.ArgumentParser(prog="python -m ssbx.studies.li_extrusion", description=main.__doc__)
+    ap.add_argument("results", type=Path, help="a finished li_extrusion results folder")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. hold_time=10min")
+    args = ap.parse_args(argv)
+    body = json.loads((args.results / "manifest.json").read_text())["config_si"]
+    for item in args.set:
+        key, _, value = item.partition("=")
+        set_override(body, key, value, Config)
+    cfg = parse(Config, body)
+    with open(args.results / "pressure_vs_speed.csv") as f:
+        curves = curves_from_rows(list(csv.DictReader(f)))
+    rows_t, rows_h, _ = depth_tables(cfg, curves)
+    write_tables(cfg, rows_t, rows_h, args.results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -236,9 +236,17 @@ class StrippedElectrode:
                 inv_old = self.pinned.inventory()
                 self.pinned.step(dt)
                 carried = (self.pinned.inventory() - inv_old) / (dt * self.width)  # mol/m^2/s into the bulk
-                self.pinned.accept()
                 excess = max(current / FARADAY - carried, 0.0)
-                v_void = self._close_voids(v_void, excess, dt, p)
+                v_new = self._close_voids(v_void, excess, dt, p)
+                contact_now = 1.0 - v_void / cfg.void_height
+                if (v_new - v_void) / cfg.void_height > max(0.05 * contact_now, 1e-5) and dt > 1e-9 * t:
+                    # the contact may not drop by more than 5 % of itself per step: the voltage
+                    # rises steeply near loss of contact and the cutoff must be located, not overshot
+                    self.pinned.reject()
+                    dt *= 0.5
+                    continue
+                self.pinned.accept()
+                v_void = v_new
                 t += dt
                 contact = 1.0 - v_void / cfg.void_height
                 log_state(contact, self.c_crit)
