@@ -73,6 +73,7 @@ class IonicConduction:
         self.problem = NonlinearProblem(self.F, self.phi, petsc_options_prefix=prefix, petsc_options=opts)
         keep_factor_options(prefix, opts)
         self.iterations = 0
+        self.counters = {"solves": 0, "newton": 0, "krylov": 0}  # totals, for benchmarks and logs
 
     def overpotential(self, name: str):
         e = self.electrodes[name]
@@ -88,6 +89,9 @@ class IonicConduction:
         self.problem.solve()
         snes = self.problem.solver
         self.iterations = snes.getIterationNumber()
+        self.counters["solves"] += 1
+        self.counters["newton"] += self.iterations
+        self.counters["krylov"] += snes.getLinearSolveIterations()
         if snes.getConvergedReason() <= 0 or not np.all(np.isfinite(self.phi.x.array)):
             raise ConductionDivergedError(f"conduction: Newton failed (SNES reason {snes.getConvergedReason()})")
         return self.iterations

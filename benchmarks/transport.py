@@ -1,0 +1,98 @@
+"""Benchmark of the transport forms (Newton + MUMPS), each at three mesh sizes.
+
+* ``conduction``: Li+ conduction through a 500 um x 500 um SE (plane) between a stripping
+  electrode with half of its face in contact and a plating electrode, galvanostatic at
+  1 mA/cm^2 (Butler-Volmer on both faces: nonlinear Robin conditions, an outer secant on the
+  electrode potential);
+* ``intercalation``: Li diffusion into a 25 um graphite layer with Ecker's D(x) under a constant
+  flux, 20 backward-Euler steps.
+Baseline: a plain DOLFINx P1 Poisson solve with the same number of unknowns on a unit square,
+same solver, same run. Run: ``python benchmarks/transport.py`` or under ``mpiexec -n 2``. Prints
+dofs, Newton and Krylov iterations per step, time per step, dofs/s and the ratio to the
+baseline; writes benchmarks/results/.
+"""
+
+import time
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from _report import print_row, save_rows
+from dolfinx import fem, mesh
+from dolfinx.fem.petsc import LinearProblem
+from ssbx.fem import graphite
+from ssbx.fem.conduction import Electrode, IonicConduction
+from ssbx.fem.diffusion import Diffusion, Flux
+from ssbx.fem.kinetics import ButlerVolmer
+from ssbx.fem.solvers import solver_options
+from ssbx.geometries.strip import build_strip
+
+UM = 1e-6
+
+
+def conduction(comm, n):
+    t0 = time.perf_counter()
+    tm = build_strip(comm, 500 * UM, 500 * UM, n, n)
+    x = ufl.SpatialCoordinate(tm.mesh)
+    bv = ButlerVolmer(exchange_current=20.0)
+    contact = ufl.conditional(ufl.lt(x[0], 250 * UM), 1.0, 0.0)
+    cond = IonicConduction(tm, 0.2, {"strip": Electrode(("strip_bottom",), bv, contact=contact),
+                                     "plate": Electrode(("strip_top",), bv)}, prefix=f"bench_cond_{n}_")
+    t1 = time.perf_counter()
+    cond.galvanostatic("plate", -10.0 * 500 * UM)
+    t2 = time.perf_counter()
+    its, ksp, solves = cond.counters["newton"], cond.counters["krylov"], cond.counters["solves"]
+    dofs = cond.V.dofmap.index_map.size_global
+    return dofs, solves, its, ksp, t1 - t0, t2 - t1
+
+
+def intercalation(comm, n):
+    t0 = time.perf_counter()
+    tm = build_strip(comm, 25 * UM, 25 * UM, n, n)
+    cmax = graphite.C_MAX
+    diff = Diffusion(tm, lambda c: graphite.diffusivity(c / cmax, ufl), initial=0.05 * cmax, scale=cmax,
+                     fluxes=[Flux(("strip_top",), 10.0 / 96485.33212)], prefix=f"bench_diff_{n}_")
+    t1 = time.perf_counter()
+    its = ksp = 0
+    for _ in range(20):
+        its += diff.step(10.0)
+        ksp += diff.problem.solver.getLinearSolveIterations()
+        diff.accept()
+    t2 = time.perf_counter()
+    return diff.V.dofmap.index_map.size_global, 20, its, ksp, t1 - t0, t2 - t1
+
+
+def plain_poisson(comm, dofs):
+    k = max(2, int(np.sqrt(dofs)) - 1)
+    msh = mesh.create_unit_square(comm, k, k)
+    V = fem.functionspace(msh, ("Lagrange", 1))
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    facets = mesh.locate_entities_boundary(msh, 1, lambda x: np.isclose(x[1], 0.0))
+    bc = fem.dirichletbc(0.0, fem.locate_dofs_topological(V, 1, facets), V)
+    t0 = time.perf_counter()
+    prob = LinearProblem(ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx, v * ufl.dx, bcs=[bc],
+                         petsc_options_prefix=f"bench_plain_{k}_", petsc_options=solver_options("direct"))
+    prob.solve()
+    return V.dofmap.index_map.size_global, time.perf_counter() - t0
+
+
+def main():
+    comm = MPI.COMM_WORLD
+    rows = []
+    for name, fn in (("conduction", conduction), ("intercalation", intercalation)):
+        fn(comm, 8), plain_poisson(comm, 100)  # warm-up: JIT compilation is not what we measure
+        for n in (50, 100, 200):
+            dofs, steps, its, ksp, ta, ts = fn(comm, n)
+            d0, t0 = plain_poisson(comm, dofs)
+            row = {"problem": name, "ranks": comm.size, "cells_across": n, "dofs": dofs, "steps": steps,
+                   "newton_its_per_step": its / steps, "krylov_its_per_newton": ksp / max(its, 1),
+                   "setup_s": ta, "solve_s": ts, "time_per_step_s": ts / steps, "dofs_per_s": dofs * steps / ts,
+                   "plain_s": t0, "ratio_per_newton_vs_plain": (ts / max(its, 1)) / t0 * d0 / dofs}
+            rows.append(row)
+            print_row(comm, row)
+    save_rows(comm, "transport", rows)
+
+
+if __name__ == "__main__":
+    main()
