@@ -20,13 +20,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mpi4py import MPI
+
 import numpy as np
 import ufl
 from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import integrate, measure
-from ssbx.fem.kinetics import ButlerVolmer
+from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
 from ssbx.fem.solvers import keep_factor_options, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
@@ -41,10 +43,17 @@ class Electrode:
     kinetics: ButlerVolmer
     equilibrium: float = 0.0  # U (V vs Li/Li+)
     contact: object = None  # None (full contact) or a UFL expression / Function in [0, 1]
+    # a Li-free surface (graphite, SE): no current until Li nucleates past the barrier
+    nucleation: NucleationBarrier | None = None
 
 
 class IonicConduction:
-    """phi_e (V) in the electrolyte cells of ``tm`` (``cells``: group names, default all)."""
+    """phi_e (V) in the electrolyte (the whole mesh of ``tm``).
+
+    Electrodes with a ``nucleation`` barrier carry a nodal nucleation state (0/1) on their face:
+    :meth:`solve_with_nucleation` solves, switches on every point whose cathodic overpotential
+    went past the barrier, and repeats until nothing new nucleates; a nucleated point stays
+    active (it plates and strips without barrier from then on)."""
 
     def __init__(self, tm: TaggedMesh, conductivity: float, electrodes: Mapping[str, Electrode], *,
                  degree: int = 1, prefix: str = "conduction_", solver: str = "newton_direct"):
@@ -57,6 +66,8 @@ class IonicConduction:
         self.V = fem.functionspace(msh, ("Lagrange", degree))
         self.phi = fem.Function(self.V, name="electrolyte_potential")
         self.phi_s = {name: fem.Constant(msh, default_scalar_type(0.0)) for name in self.electrodes}
+        self.nucleated = {name: fem.Function(self.V, name=f"nucleated_{name}")
+                          for name, e in self.electrodes.items() if e.nucleation is not None}
         v = ufl.TestFunction(self.V)
         wt = kinematics.volume_weight(msh, tm.kind)
         vt = next(iter(self.electrodes.values())).kinetics.vt
@@ -83,7 +94,38 @@ class IonicConduction:
         """Current density (A/m^2 of electrode face, anodic > 0) as a UFL expression."""
         e = self.electrodes[name]
         i0 = e.kinetics.exchange_current * (1.0 if e.contact is None else e.contact)
+        if name in self.nucleated:
+            i0 = i0 * self.nucleated[name]
         return e.kinetics.current(self.overpotential(name), ufl, exchange_current=i0)
+
+    def solve_with_nucleation(self, max_rounds: int = 100) -> int:
+        """Solve, nucleate where the overpotential passed the barrier, repeat until the
+        nucleated set stops growing (it only grows, so this ends). Returns the rounds."""
+        for rounds in range(1, max_rounds + 1):
+            self.solve()
+            if not any(self._nucleate(name) for name in self.nucleated):
+                return rounds
+        raise ConductionDivergedError(f"nucleation did not settle in {max_rounds} rounds")
+
+    def _nucleate(self, name: str) -> bool:
+        e = self.electrodes[name]
+        dofs = self._face_dofs(name)
+        eta = float(self.phi_s[name].value) - self.phi.x.array[dofs] - e.equilibrium
+        state = self.nucleated[name].x.array
+        new = e.nucleation.update(state[dofs] > 0.5, eta)
+        grew = bool(np.any(new & (state[dofs] < 0.5)))
+        state[dofs] = np.where(new, 1.0, state[dofs])
+        self.nucleated[name].x.scatter_forward()
+        return bool(self.tm.comm.allreduce(grew, op=MPI.LOR))
+
+    def _face_dofs(self, name: str) -> np.ndarray:
+        facets = np.concatenate([self.tm.facets(f) for f in self.electrodes[name].facets])
+        return fem.locate_dofs_topological(self.V, self.tm.mesh.topology.dim - 1, facets)
+
+    def nucleated_fraction(self, name: str) -> float:
+        """Nucleated share of the electrode face (area-weighted)."""
+        facets = self.electrodes[name].facets
+        return integrate(self.tm, self.nucleated[name], facets=facets) / integrate(self.tm, 1.0, facets=facets)
 
     def solve(self) -> int:
         self.problem.solve()

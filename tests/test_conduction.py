@@ -64,3 +64,31 @@ def test_partial_contact_constricts_current():
     in_contact = integrate(tm, half.local_current("stripping") * ufl.conditional(ufl.lt(x[0], 10 * UM), 1.0, 0.0),
                            facets=["strip_bottom"]) / (10 * UM)
     assert in_contact == pytest.approx(2 * i, rel=1e-6)
+
+
+def test_nucleation_barrier_switches_plating_on_for_good():
+    """DESIGN.md M3: plating on a Li-free surface needs a cathodic overpotential past the
+    nucleation barrier (20 mV); below it no current flows; once nucleated the surface plates
+    (and strips) without barrier, also when driven back below 20 mV."""
+    from ssbx.fem.kinetics import NucleationBarrier
+
+    tm = build_strip(MPI.COMM_WORLD, 20 * UM, 100 * UM, 4, 20)
+    bv = ButlerVolmer(exchange_current=20.0)
+    cond = IonicConduction(tm, 0.2, {"li": Electrode(("strip_bottom",), bv),
+                                     "surface": Electrode(("strip_top",), bv, nucleation=NucleationBarrier(0.020))},
+                           prefix="nucleation_")
+    cond.phi_s["surface"].value = -0.015  # -15 mV: below the barrier
+    cond.solve_with_nucleation()
+    assert cond.nucleated_fraction("surface") == 0.0
+    assert abs(cond.current("surface")) < 1e-14 and abs(cond.current("li")) < 1e-14
+    cond.phi_s["surface"].value = -0.030  # past the barrier: nucleates and plates
+    rounds = cond.solve_with_nucleation()
+    assert rounds == 2 and cond.nucleated_fraction("surface") == pytest.approx(1.0)
+    assert cond.current("surface") < 0
+    cond.phi_s["surface"].value = -0.015  # back below the barrier: still plating
+    cond.solve_with_nucleation()
+    i_surface = cond.current("surface")
+    assert i_surface < 0 and i_surface + cond.current("li") == pytest.approx(0.0, abs=1e-8 * abs(i_surface))
+    # the uniform 1D cell obeys the symmetric-cell law at the current it carries
+    i = -i_surface / (20 * UM)
+    assert 0.015 == pytest.approx(symmetric_cell_voltage(i, 100 * UM, 0.2, bv), rel=1e-9)
