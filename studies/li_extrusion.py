@@ -287,11 +287,8 @@ class PoreModel:
     prescribed speed the stresses stay bounded by the flow law."""
 
     def __init__(self, cfg: Config, comm: MPI.Comm, shape: str, d: float, tag: str = ""):
-        kind = AXISYMMETRIC if shape == "straight" else PLANE
-        params = PoreChannel(pore_diameter=d, pore_depth=cfg.pore_depth,
-                             reservoir_width=cfg.reservoir_width_factor * d,
-                             reservoir_height=cfg.reservoir_height_factor * d,
-                             shape=shape, tortuosity=cfg.tortuosity, kind=kind)
+        params = _channel(cfg, shape, d)
+        kind = params.kind
         h = d / cfg.cells_per_diameter
         tm = build_pore_channel(comm, params, mesh_size=h)
         self.cfg, self.tm, self.shape, self.d = cfg, tm, shape, d

@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from mpi4py import MPI
 
 import numpy as np
+from dolfinx import default_scalar_type, fem
+from ssbx.fem.boundary import integrate
 from ssbx.fem.diffusion import Diffusion, Flux
 from ssbx.fem.io import ResultDir, write_csv_atomic
 from ssbx.fem.kinetics import ButlerVolmer
@@ -135,10 +137,10 @@ class StrippedElectrode:
         self.c_crit = self.params.critical_site_fraction / self.omega  # mol/m^3
         self.width = 1e-6  # the cross-section is 1D: one cell across
         self.tm = build_strip(comm, self.width, cfg.electrode_thickness, 1, cfg.cells)
-        self.flux = _Injection()
+        self.injection = fem.Constant(self.tm.mesh, default_scalar_type(0.0))  # vacancy flux, mol/m^2/s
         # Crank-Nicolson while the interface value is followed to the threshold (second order, as
         # the B6 check); backward Euler once it is pinned (the switch is a jump in the flux)
-        self.free = Diffusion(self.tm, self.D, fluxes=[Flux(("strip_bottom",), self.flux.constant(self.tm))],
+        self.free = Diffusion(self.tm, self.D, fluxes=[Flux(("strip_bottom",), self.injection)],
                               theta=0.5, scale=self.c_crit, prefix=f"vac_free{tag}_")
         # after void nucleation the interface stays at the critical supersaturation
         self.pinned = Diffusion(self.tm, self.D, fixed=[(("strip_bottom",), self.c_crit)], scale=self.c_crit,
@@ -149,10 +151,9 @@ class StrippedElectrode:
         self.creep = creep_law_for(material, cfg.temperature, "norton", where="electrode").at(
             yield_stress=float(SizeDependentYield()(cfg.contact_spacing)))
 
-    def interface_value(self, diff: Diffusion) -> float:
-        from ssbx.fem.boundary import integrate
-
-        return integrate(self.tm, diff.c, facets=["strip_bottom"]) / self.width
+    def interface_value(self, diff: Diffusion, old: bool = False) -> float:
+        """Vacancy concentration at the interface (of the previous state with ``old``)."""
+        return integrate(self.tm, diff.c_old if old else diff.c, facets=["strip_bottom"]) / self.width
 
     def voltage(self, current: float, contact: float) -> float:
         ohmic = current * self.cfg.se_thickness / self.cfg.se_conductivity
@@ -190,7 +191,7 @@ class StrippedElectrode:
         for d in (self.free, self.pinned):
             d.c.x.array[:] = 0.0
             d.accept()
-        self.flux.value.value = current / FARADAY
+        self.injection.value = current / FARADAY
         t, v_void, pinned = 0.0, 0.0, False
         rec = {k: [] for k in ("times", "capacity", "voltage", "contact", "interface")}
 
@@ -213,7 +214,7 @@ class StrippedElectrode:
                 if c0 >= self.c_crit:
                     # the critical supersaturation is reached inside this step: shorten it to land
                     # on it (the interface value grows monotonically, ~sqrt(t))
-                    c_prev = self.interface_value_old()
+                    c_prev = self.interface_value(self.free, old=True)
                     frac = (self.c_crit - c_prev) / (c0 - c_prev)
                     self.free.reject()
                     if frac * dt > 1e-9 * max(t, 1.0):
@@ -254,24 +255,27 @@ class StrippedElectrode:
                     end = "cutoff"
                     break
             dt = min(dt * 1.15, t_end / 200)
-        diff = self.pinned if pinned else self.free
-        depth = self.tm.mesh.geometry.x[:, 1]
-        order = np.argsort(depth)
-        profile = (depth[order], diff.c.x.array[order]) if self.tm.comm.size == 1 else ((), ())
+        profile = self.profile(self.pinned if pinned else self.free)
         return Strip(self.name, current, rec["times"], rec["capacity"], rec["voltage"], rec["contact"],
                      rec["interface"], end, profile)
 
-    def interface_value_old(self) -> float:
-        from ssbx.fem.boundary import integrate
-
-        return integrate(self.tm, self.free.c_old, facets=["strip_bottom"]) / self.width
+    def profile(self, diff: Diffusion) -> tuple[np.ndarray, np.ndarray]:
+        """(depth, concentration) along one edge of the cross-section, gathered on all ranks."""
+        n = diff.V.dofmap.index_map.size_local
+        xy = diff.V.tabulate_dof_coordinates()[:n]
+        edge = np.abs(xy[:, 0]) < 1e-9 * self.width
+        parts = self.tm.comm.allgather((xy[edge, 1], diff.c.x.array[:n][edge]))
+        depth = np.concatenate([p[0] for p in parts])
+        conc = np.concatenate([p[1] for p in parts])
+        order = np.argsort(depth)
+        return depth[order], conc[order]
 
     def critical_current_saturation(self, hold: float) -> float:
         """Current at which the interface reaches Delta c exactly at ``hold`` (linear in i: one
         run at 1 A/m^2, no voids)."""
         self.free.c.x.array[:] = 0.0
         self.free.accept()
-        self.flux.value.value = 1.0 / FARADAY
+        self.injection.value = 1.0 / FARADAY
         t, dt = 0.0, hold / 2000
         while t < hold * (1 - 1e-12):
             step = min(dt, hold - t)
@@ -279,19 +283,6 @@ class StrippedElectrode:
             self.free.accept()
             t += step
         return self.c_crit / self.interface_value(self.free)
-
-
-class _Injection:
-    """The injected vacancy flux (mol/m^2/s) as a Constant, shared by the problem's form."""
-
-    def __init__(self):
-        self.value = None
-
-    def constant(self, tm):
-        from dolfinx import default_scalar_type, fem
-
-        self.value = fem.Constant(tm.mesh, default_scalar_type(0.0))
-        return self.value
 
 
 def critical_current_hold(model: StrippedElectrode, pressure: float, hold: float, lo=0.01, hi=100.0) -> float:

@@ -92,3 +92,15 @@ def test_nucleation_barrier_switches_plating_on_for_good():
     # the uniform 1D cell obeys the symmetric-cell law at the current it carries
     i = -i_surface / (20 * UM)
     assert 0.015 == pytest.approx(symmetric_cell_voltage(i, 100 * UM, 0.2, bv), rel=1e-9)
+
+
+def test_li_volume_and_stress_shift_numbers():
+    """DESIGN.md: 1 mAh/cm^2 of Li is 4.85 um of dense Li; Omega p / F = 0.135 mV/MPa; the
+    Butler-Volmer inverse (Newton for unequal alphas) returns the overpotential."""
+    from ssbx.fem.kinetics import plated_thickness, stress_shift
+
+    assert plated_thickness(3.6e4) == pytest.approx(4.85e-6, rel=2e-3)
+    assert stress_shift(1e6) == pytest.approx(0.135e-3, rel=2e-3)
+    bv = ButlerVolmer(exchange_current=20.0, alpha_a=0.3, alpha_c=0.7)
+    eta = bv.overpotential([-50.0, 5.0, 80.0])
+    assert bv.current(eta) == pytest.approx([-50.0, 5.0, 80.0], rel=1e-12)
