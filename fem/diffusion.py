@@ -54,9 +54,8 @@ class Diffusion:
 
     def __init__(self, tm: TaggedMesh, diffusivity: float | Callable, *, initial: float | Callable = 0.0,
                  fluxes: Sequence[Flux] = (), fixed: Sequence[tuple] = (), source=None, degree: int = 1,
-                 theta: float = 1.0,
-                 scale: float = 1.0, solver: str = "newton_direct", solver_overrides: dict | None = None,
-                 prefix: str = "diffusion_"):
+                 theta: float = 1.0, scale: float = 1.0, solver: str = "newton_direct",
+                 solver_overrides: dict | None = None, prefix: str = "diffusion_"):
         if not 0.5 <= theta <= 1.0:
             raise ValueError(f"theta must lie in [0.5, 1], got {theta}")
         if not scale > 0:
@@ -72,7 +71,7 @@ class Diffusion:
             self.c.x.array[:] = initial
         self.c_old.x.array[:] = self.c.x.array
         self.dt = fem.Constant(msh, default_scalar_type(1.0))
-        self.fluxes = list(fluxes)
+        self.fluxes = tuple(fluxes)  # fixed once the forms are built
         self._diffusivity = diffusivity if callable(diffusivity) else (lambda c, d=float(diffusivity): d)
         self.source = source
         v = ufl.TestFunction(self.V)
