@@ -1,0 +1,137 @@
+"""Steady mixed ionic-electronic conduction: two potentials in one conductor, coupled by a local
+Li+/Li0 exchange reaction.
+
+The graphite interlayer (MIEC) and an electronically leaky SE both carry a Li+ potential phi_e
+and an electron potential phi_s. Where the solid holds (or may form) Li, a volumetric reaction
+Li <-> Li+ + e- with specific area a and Butler-Volmer kinetics moves current between the two:
+
+    -div(sigma_i grad phi_e) =  a j(eta)     (Li+ produced by the anodic reaction)
+    -div(sigma_s grad phi_s) = -a j(eta)     (electrons produced with it leave in the electronic path)
+    eta = phi_s - phi_e - U,  j anodic > 0 (ssbx.fem.kinetics sign convention).
+
+The total current i_ion + i_s is divergence free, so the boundary currents of a converged solve
+sum to zero (tests assert 1e-8). ``activity`` (a UFL expression or Function in [0, 1]) switches
+the reaction on where Li0 is present or nucleated; ``specific_area`` is a (m^-1).
+
+Boundaries: ``ionic`` Butler-Volmer electrodes as in :mod:`ssbx.fem.conduction` (Li+ enters from
+a Li electrode), ``electronic`` fixed electron potentials (metal contacts: Li foil, current
+collector), other faces blocking for both carriers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from mpi4py import MPI
+
+import basix.ufl
+import numpy as np
+import ufl
+from dolfinx import default_scalar_type, fem, la
+from dolfinx.fem.petsc import NonlinearProblem
+from ssbx.fem import kinematics
+from ssbx.fem.boundary import integrate, measure
+from ssbx.fem.conduction import ConductionDivergedError, Electrode
+from ssbx.fem.kinetics import ButlerVolmer
+from ssbx.fem.solvers import keep_factor_options, solver_options
+from ssbx.geometries.tagged_mesh import TaggedMesh
+
+
+@dataclass(frozen=True)
+class ElectronicContact:
+    """phi_s = potential (a Constant, V) on facet groups."""
+
+    facets: tuple[str, ...]
+    potential: fem.Constant
+
+
+class MixedConduction:
+    """(phi_e, phi_s) on the whole mesh of ``tm``. ``ionic_conductivity`` and
+    ``electronic_conductivity`` may be numbers or UFL expressions (per region);
+    ``equilibrium`` U is a number or a UFL expression (e.g. U(x) of graphite); ``source`` is an
+    optional pair of UFL expressions added to the two equations (manufactured solutions)."""
+
+    def __init__(self, tm: TaggedMesh, ionic_conductivity, electronic_conductivity, kinetics: ButlerVolmer, *,
+                 specific_area: float = 0.0, activity=1.0, equilibrium=0.0,
+                 electrodes: Mapping[str, Electrode] = (), contacts: Sequence[ElectronicContact] = (),
+                 source=None, prefix: str = "mixed_", solver: str = "newton_direct"):
+        if not specific_area >= 0:
+            raise ValueError(f"specific_area must be >= 0, got {specific_area}")
+        if not contacts:
+            raise ValueError("MixedConduction needs at least one electronic contact (the electron potential level)")
+        self.tm, self.kinetics = tm, kinetics
+        msh = tm.mesh
+        p1 = basix.ufl.element("Lagrange", msh.basix_cell(), 1)
+        self.W = fem.functionspace(msh, basix.ufl.mixed_element([p1, p1]))
+        self.w = fem.Function(self.W, name="potentials")
+        phi_e, phi_s = ufl.split(self.w)
+        ve, vs = ufl.TestFunctions(self.W)
+        wt = kinematics.volume_weight(msh, tm.kind)
+        self.electrodes = dict(electrodes)
+        self.phi_electrode = {name: fem.Constant(msh, default_scalar_type(0.0)) for name in self.electrodes}
+        self.eta = phi_s - phi_e - equilibrium
+        self.reaction = specific_area * activity * kinetics.current(self.eta, ufl)  # A/m^3, anodic > 0
+        self.sigma_i, self.sigma_s = ionic_conductivity, electronic_conductivity
+        F = (ionic_conductivity * ufl.inner(ufl.grad(phi_e), ufl.grad(ve))
+             + electronic_conductivity * ufl.inner(ufl.grad(phi_s), ufl.grad(vs))
+             - self.reaction * ve + self.reaction * vs) * wt * ufl.dx
+        if source is not None:
+            F -= (source[0] * ve + source[1] * vs) * wt * ufl.dx
+        self._electrode_current = {}
+        for name, e in self.electrodes.items():
+            i = e.kinetics.current(self.phi_electrode[name] - phi_e - e.equilibrium, ufl)
+            F -= i * ve * wt * measure(tm, facets=e.facets)
+            self._electrode_current[name] = i
+        self.F = (1.0 / kinetics.vt) * F
+        fdim = msh.topology.dim - 1
+        self.bcs = []
+        for c in contacts:
+            facets = np.concatenate([tm.facets(f) for f in c.facets])
+            dofs = fem.locate_dofs_topological(self.W.sub(1), fdim, facets)
+            self.bcs.append(fem.dirichletbc(c.potential, dofs, self.W.sub(1)))
+        self.contacts = list(contacts)
+        opts = solver_options(solver, {"snes_rtol": 1e-12, "snes_atol": 0.0, "snes_stol": 1e-14, "snes_max_it": 50,
+                                       "snes_linesearch_type": "basic"})
+        self.problem = NonlinearProblem(self.F, self.w, bcs=self.bcs, petsc_options_prefix=prefix, petsc_options=opts)
+        keep_factor_options(prefix, opts)
+        # the electronic current through each contact, from the residual of the phi_s equation
+        # tested with 1 on that contact (exact for the discrete solution)
+        self._contact_tests = []
+        for c in contacts:
+            z = fem.Function(self.W)
+            facets = np.concatenate([tm.facets(f) for f in c.facets])
+            z.x.array[fem.locate_dofs_topological(self.W.sub(1), fdim, facets)] = 1.0
+            self._contact_tests.append(z)
+        self._residual = fem.form(F)
+
+    def solve(self) -> int:
+        for bc in self.bcs:
+            bc.set(self.w.x.array)
+        self.w.x.scatter_forward()
+        self.problem.solve()
+        snes = self.problem.solver
+        if snes.getConvergedReason() <= 0 or not np.all(np.isfinite(self.w.x.array)):
+            raise ConductionDivergedError(f"mixed conduction: Newton failed (SNES reason {snes.getConvergedReason()})")
+        return snes.getIterationNumber()
+
+    def potentials(self):
+        return ufl.split(self.w)
+
+    def electrode_current(self, name: str) -> float:
+        """Ionic current (A; plane: A/m) from a Butler-Volmer electrode into the conductor."""
+        return integrate(self.tm, self._electrode_current[name], facets=self.electrodes[name].facets)
+
+    def contact_current(self, index: int) -> float:
+        """Electronic current (A; plane: A/m) leaving the conductor through contact ``index``
+        (electrons entering = positive current leaving)."""
+        b = fem.assemble_vector(self._residual)
+        b.scatter_reverse(la.InsertMode.add)
+        n = self.W.dofmap.index_map.size_local * self.W.dofmap.index_map_bs
+        z = self._contact_tests[index]
+        local = float(np.dot(b.array[:n], z.x.array[:n]))
+        return -self.tm.comm.allreduce(local, op=MPI.SUM)
+
+    def reaction_current(self) -> float:
+        """Total current converted from electronic to ionic inside the conductor (A; anodic > 0)."""
+        return integrate(self.tm, self.reaction)
