@@ -33,7 +33,7 @@ from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import integrate, measure
 from ssbx.fem.conduction import ConductionDivergedError, Electrode
-from ssbx.fem.kinetics import ButlerVolmer
+from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
 from ssbx.fem.solvers import keep_factor_options, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
@@ -55,6 +55,7 @@ class MixedConduction:
     def __init__(self, tm: TaggedMesh, ionic_conductivity, electronic_conductivity, kinetics: ButlerVolmer, *,
                  specific_area: float = 0.0, activity=1.0, equilibrium=0.0,
                  electrodes: Mapping[str, Electrode] = (), contacts: Sequence[ElectronicContact] = (),
+                 ionic_fluxes: Sequence[tuple] = (), nucleation: NucleationBarrier | None = None,
                  source=None, prefix: str = "mixed_", solver: str = "newton_direct"):
         if not specific_area >= 0:
             raise ValueError(f"specific_area must be >= 0, got {specific_area}")
@@ -71,6 +72,14 @@ class MixedConduction:
         self.electrodes = dict(electrodes)
         self.phi_electrode = {name: fem.Constant(msh, default_scalar_type(0.0)) for name in self.electrodes}
         self.eta = phi_s - phi_e - equilibrium
+        self.equilibrium, self.nucleation = equilibrium, nucleation
+        # with a barrier the reaction is off until Li0 nucleates there (nodal state, then for good)
+        V1 = self.W.sub(0).collapse()[0]
+        self.nucleated = fem.Function(V1, name="nucleated")
+        self._eta_nodal = fem.Function(V1, name="overpotential")
+        self._eta_expr = fem.Expression(self.eta, V1.element.interpolation_points)
+        if nucleation is not None:
+            activity = activity * self.nucleated
         self.reaction = specific_area * activity * kinetics.current(self.eta, ufl)  # A/m^3, anodic > 0
         self.sigma_i, self.sigma_s = ionic_conductivity, electronic_conductivity
         F = (ionic_conductivity * ufl.inner(ufl.grad(phi_e), ufl.grad(ve))
@@ -78,6 +87,8 @@ class MixedConduction:
              - self.reaction * ve + self.reaction * vs) * wt * ufl.dx
         if source is not None:
             F -= (source[0] * ve + source[1] * vs) * wt * ufl.dx
+        for facets, current in ionic_fluxes:  # (facet groups, Li+ current density entering, A/m^2)
+            F -= current * ve * wt * measure(tm, facets=facets)
         self._electrode_current = {}
         for name, e in self.electrodes.items():
             i = e.kinetics.current(self.phi_electrode[name] - phi_e - e.equilibrium, ufl)
@@ -117,6 +128,28 @@ class MixedConduction:
 
     def potentials(self):
         return ufl.split(self.w)
+
+    def local_overpotential(self) -> fem.Function:
+        """phi_s - phi_e - U of the current state at the P1 nodes (a Function, updated in place)."""
+        self._eta_nodal.interpolate(self._eta_expr)
+        return self._eta_nodal
+
+    def solve_with_nucleation(self, max_rounds: int = 200) -> int:
+        """Solve; switch the reaction on wherever the local overpotential passed the barrier;
+        repeat until the nucleated set stops growing. Returns the rounds."""
+        if self.nucleation is None:
+            self.solve()
+            return 1
+        for rounds in range(1, max_rounds + 1):
+            self.solve()
+            eta = self.local_overpotential()
+            state = self.nucleated.x.array
+            new = self.nucleation.update(state > 0.5, eta.x.array)
+            grew = bool(np.any(new & (state < 0.5)))
+            state[:] = np.where(new, 1.0, state)
+            if not self.tm.comm.allreduce(grew, op=MPI.LOR):
+                return rounds
+        raise ConductionDivergedError(f"nucleation did not settle in {max_rounds} rounds")
 
     def electrode_current(self, name: str) -> float:
         """Ionic current (A; plane: A/m) from a Butler-Volmer electrode into the conductor."""

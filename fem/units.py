@@ -30,6 +30,7 @@ SI_UNITS = {
     "molar_volume": "m^3/mol",
     "strain_rate": "1/s",
     "velocity": "m/s",
+    "specific_area": "1/m",
     "dimensionless": "",
 }
 
