@@ -70,3 +70,15 @@ def test_stack_pressure_raises_the_critical_current():
 def test_config_errors_name_the_field(raw, field):
     with pytest.raises(ConfigError, match=field):
         prepare({"study": "stripping_voids", **raw})
+
+
+@pytest.mark.mpi
+def test_stripped_capacity_same_on_one_and_two_ranks():
+    if MPI.COMM_WORLD.size == 1:
+        pytest.skip("compares COMM_SELF with a 2-rank COMM_WORLD")
+    q = []
+    for comm in (MPI.COMM_SELF, MPI.COMM_WORLD):
+        s = StrippedElectrode(CFG, comm, "li", tag=f"_par{comm.size}").run(10.0)
+        q.append((s.capacity[-1], s.end, len(s.times)))
+    assert q[0][1] == q[1][1] == "cutoff" and q[0][2] == q[1][2]
+    assert q[1][0] == pytest.approx(q[0][0], rel=1e-8)
