@@ -203,3 +203,25 @@ def test_flow_same_on_one_and_two_ranks():
         tm, flow = _poiseuille(comm, "axisymmetric", 8, 2e12, prefix=f"par_{comm.size}_")
         fluxes.append(-integrate(tm, flow.velocity()[1], facets=["strip_top"]))
     assert fluxes[1] == pytest.approx(fluxes[0], rel=1e-8)
+
+
+@pytest.mark.serial
+def test_norton_thick_cylinder_steady_creep_b2():
+    """B2: plane-strain thick cylinder a <= r <= b under internal pressure p in steady Norton
+    creep: sigma_r = -p [(b/r)^(2/n) - 1] / [(b/a)^(2/n) - 1] and a radial velocity C/r
+    (incompressible). The cylinder is an axisymmetric wall with u_z = 0 on both ends."""
+    a, b, p = 1e-6, 2e-6, 2e6
+    tm = build_strip(MPI.COMM_SELF, b - a, 0.1e-6, 24, 2, kind="axisymmetric", x0=a)
+    pc = fem.Constant(tm.mesh, default_scalar_type(p))
+    flow = ViscoplasticFlow(tm, LAW, fixed=[FixedComponent(("strip_bottom", "strip_top"), 1)],
+                            pressures=[NormalPressure(("strip_left",), pc)], rigid_rate=1e-9, prefix="b2_")
+    flow.solve()
+    r = ufl.SpatialCoordinate(tm.mesh)[0]
+    n = LAW.exponent
+    sigma_r = -p * ((b / r) ** (2 / n) - 1) / ((b / a) ** (2 / n) - 1)
+    fe = flow.stress()[0, 0] - flow.pressure()
+    err = math.sqrt(integrate(tm, (fe - sigma_r) ** 2) / integrate(tm, sigma_r**2))
+    assert err < 5e-3
+    u_r = flow.velocity()[0]
+    c_mean = integrate(tm, u_r * r) / integrate(tm, 1.0)
+    assert math.sqrt(integrate(tm, (u_r * r - c_mean) ** 2) / integrate(tm, 1.0)) < 1e-3 * abs(c_mean)
