@@ -5,9 +5,12 @@ Validation happens before the result folder is created, so a bad config leaves n
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
 import re
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,40 @@ from ssbx.log import get_logger
 
 log = get_logger(__name__)
 RESERVED = ("study", "case")
+#: seconds the ranks that raised wait for the others before aborting the whole run
+FAIL_TOGETHER_TIMEOUT = float(os.environ.get("SSBX_FAIL_TIMEOUT", "60"))
+
+
+@contextlib.contextmanager
+def fail_together(comm: MPI.Comm, timeout: float | None = None):
+    """Turn an exception on some ranks into a clean failure of all of them.
+
+    Solver failures are collective (every rank raises) and are recorded as a failed case. An
+    exception on one rank only (a bug, a full disk) would leave the other ranks waiting in their
+    next collective forever. On an exception each rank enters a non-blocking barrier on a private
+    communicator; if all ranks arrive within ``timeout`` the exception propagates (a normal,
+    collective failure), otherwise the run is aborted with MPI_Abort and a message, so that
+    ``mpiexec`` returns an error instead of hanging (the result folder stays ``.partial``)."""
+    if comm.size == 1:
+        yield
+        return
+    guard = comm.Dup()
+    try:
+        yield
+    except BaseException as e:
+        req = guard.Ibarrier()
+        start = time.monotonic()
+        limit = FAIL_TOGETHER_TIMEOUT if timeout is None else timeout
+        while not req.Test():
+            if time.monotonic() - start > limit:
+                print(f"ssbx: rank {comm.rank} failed alone ({type(e).__name__}: {e}); the other ranks did not "
+                      f"fail within {limit:g} s: aborting the run", file=sys.stderr, flush=True)
+                time.sleep(0.5)  # give mpiexec time to forward the message before the abort
+                comm.Abort(1)
+            time.sleep(0.01)
+        guard.Free()
+        raise
+    guard.Free()
 
 
 @dataclass
@@ -86,7 +123,8 @@ def run_case(case: Case, comm: MPI.Comm, root: Path) -> CaseResult:
     log.info("running %s/%s on %d rank(s)", case.study, case.name, comm.size)
     try:
         with out:
-            results = module.run(case.config, comm, out)
+            with fail_together(comm):
+                results = module.run(case.config, comm, out)
             out.manifest["results"] = results
     except Exception as e:  # noqa: BLE001 - recorded in the manifest and the summary
         log.error("%s/%s failed: %s", case.study, case.name, e)

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,26 @@ def test_list_and_info():
     assert p.returncode == 0 and "cell_elastic" in p.stdout
     p = ssbx("info")
     assert p.returncode == 0 and "dolfinx" in p.stdout and "mumps" in p.stdout
+
+
+@pytest.mark.serial
+def test_exception_on_one_rank_aborts_instead_of_hanging(tmp_path):
+    """DESIGN.md section 4: a run that fails on one rank fails on all. Rank 1 raises while rank 0
+    waits in a collective that will never complete; fail_together aborts within its timeout."""
+    script = tmp_path / "one_rank_fails.py"
+    script.write_text(
+        "import ssbx\n"
+        "from mpi4py import MPI\n"
+        "from ssbx.studies.runner import fail_together\n"
+        "comm = MPI.COMM_WORLD\n"
+        "with fail_together(comm, timeout=2.0):\n"
+        "    if comm.rank == 1:\n"
+        "        raise OSError('disk full on rank 1')\n"
+        "    comm.bcast(None, root=1)\n"
+    )
+    t0 = time.monotonic()
+    out = subprocess.run([str(BIN / "mpiexec"), "-n", "2", str(BIN / "python"), str(script)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode != 0
+    assert time.monotonic() - t0 < 60
+    assert "failed alone" in out.stderr and "disk full on rank 1" in out.stderr
