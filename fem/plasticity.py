@@ -29,6 +29,7 @@ from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import apply_lifting, assemble_matrix, assemble_vector, set_bc
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure, measure
+from ssbx.fem.solvers import solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
 M = np.array([1.0, 1.0, 1.0, 0.0])
@@ -110,7 +111,7 @@ class ElastoplasticSolid:
 
     def __init__(self, tm: TaggedMesh, material: J2Material, *, fixed: Sequence[FixedComponent] = (),
                  pressures: Sequence[NormalPressure] = (), degree: int = 2, quadrature_degree: int = 2,
-                 rtol: float = 1e-8, max_it: int = 30):
+                 rtol: float = 1e-8, max_it: int = 30, solver: str = "direct", prefix: str = "j2_"):
         msh = tm.mesh
         self.tm, self.mat, self.kind = tm, material, tm.kind
         gdim = msh.geometry.dim
@@ -148,11 +149,16 @@ class ElastoplasticSolid:
             self.bcs.append(fem.dirichletbc(default_scalar_type(b.value), dofs, sub))
         self.A = fem.petsc.create_matrix(self.J)
         self.b = fem.petsc.create_vector(self.V)
+        # the linear solver comes from a preset of ssbx.fem.solvers, overridable in PETSc's
+        # options database under ``prefix`` (e.g. -j2_ksp_type cg -j2_pc_type gamg)
         self.ksp = PETSc.KSP().create(msh.comm)
         self.ksp.setOperators(self.A)
-        self.ksp.setType("preonly")
-        self.ksp.getPC().setType("lu")
-        self.ksp.getPC().setFactorSolverType("mumps")
+        self.ksp.setOptionsPrefix(prefix)
+        db = PETSc.Options()
+        for key, value in solver_options(solver).items():
+            if not db.hasName(f"{prefix}{key}"):
+                db[f"{prefix}{key}"] = value
+        self.ksp.setFromOptions()
         self.rtol, self.max_it = rtol, max_it
         self._eps = fem.Function(Qv)
 
