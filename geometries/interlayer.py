@@ -35,6 +35,8 @@ from ssbx.geometries.tagged_mesh import (
     add_physical_groups,
     build,
     name_boundaries,
+    require_at_least,
+    require_integer,
     require_positive,
 )
 
@@ -66,16 +68,13 @@ class Interlayer:
                          pore_diameter=self.pore_diameter)
         if self.pore_gap is not None:
             require_positive(pore_gap=self.pore_gap)
-        if not (isinstance(self.pore_count, (int, np.integer)) and self.pore_count >= 1):
-            raise GeometryError(f"geometry parameter 'pore_count' must be an integer >= 1, got {self.pore_count!r}")
-        if not (isinstance(self.tortuosity, (int, float)) and np.isfinite(self.tortuosity) and self.tortuosity >= 1):
-            raise GeometryError(f"geometry parameter 'tortuosity' must be >= 1, got {self.tortuosity!r}")
+        require_integer(1, pore_count=self.pore_count)
+        require_at_least(1, tortuosity=self.tortuosity)
         if not (isinstance(self.pore_depth_fraction, (int, float)) and 0 < self.pore_depth_fraction <= 1):
             raise GeometryError(
                 f"geometry parameter 'pore_depth_fraction' must lie in (0, 1], got {self.pore_depth_fraction!r}"
             )
-        if not isinstance(self.seed, (int, np.integer)):
-            raise GeometryError(f"geometry parameter 'seed' must be an integer, got {self.seed!r}")
+        require_integer(seed=self.seed)
         if self.pore_diameter * self.tortuosity + self.gap >= self.lane:
             raise GeometryError(
                 f"geometry parameter 'pore_diameter' ({self.pore_diameter}) does not fit its lane: "

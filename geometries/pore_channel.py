@@ -36,6 +36,8 @@ from ssbx.geometries.tagged_mesh import (
     add_physical_groups,
     build,
     name_boundaries,
+    require_at_least,
+    require_integer,
     require_positive,
 )
 
@@ -73,10 +75,8 @@ class PoreChannel:
             raise GeometryError(f"geometry parameter 'kind' must be 'axisymmetric' or 'plane', got {self.kind!r}")
         if self.kind == AXISYMMETRIC and self.shape != "straight":
             raise GeometryError("geometry parameter 'shape' must be 'straight' for kind 'axisymmetric'")
-        if not (isinstance(self.tortuosity, (int, float)) and np.isfinite(self.tortuosity) and self.tortuosity >= 1):
-            raise GeometryError(f"geometry parameter 'tortuosity' must be >= 1, got {self.tortuosity!r}")
-        if not isinstance(self.seed, (int, np.integer)):
-            raise GeometryError(f"geometry parameter 'seed' must be an integer, got {self.seed!r}")
+        require_at_least(1, tortuosity=self.tortuosity)
+        require_integer(seed=self.seed)
         room = self.pore_diameter * (self.tortuosity if self.shape == "tortuous" else 1.0)
         if self.reservoir_width <= room + (self.gap if self.shape == "tortuous" else 0.0):
             raise GeometryError(

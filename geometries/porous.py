@@ -32,6 +32,7 @@ from ssbx.geometries.tagged_mesh import (
     build,
     name_boundaries,
     require_fraction,
+    require_integer,
     require_nonnegative,
     require_positive,
 )
@@ -67,8 +68,7 @@ class PorousSE:
             require_positive(min_ligament=self.min_ligament)
         require_fraction(porosity=self.porosity)
         require_nonnegative(diameter_spread=self.diameter_spread, li_thickness=self.li_thickness)
-        if not isinstance(self.seed, (int, np.integer)):
-            raise GeometryError(f"geometry parameter 'seed' must be an integer, got {self.seed!r}")
+        require_integer(seed=self.seed)
         if self.mean_pore_diameter + 2 * self.ligament > min(self.width, self.height, self.depth or self.height):
             raise GeometryError(
                 f"geometry parameter 'mean_pore_diameter' ({self.mean_pore_diameter}) plus two ligaments "

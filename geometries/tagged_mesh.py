@@ -103,10 +103,23 @@ def require_positive(**values: float) -> None:
             raise GeometryError(f"geometry parameter '{name}' must be positive, got {v!r}")
 
 
-def require_nonnegative(**values: float) -> None:
+def require_at_least(minimum: float, **values: float) -> None:
+    """Raise :class:`GeometryError` naming the first parameter that is not a number >= minimum."""
     for name, v in values.items():
-        if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
-            raise GeometryError(f"geometry parameter '{name}' must be >= 0, got {v!r}")
+        if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= minimum):
+            raise GeometryError(f"geometry parameter '{name}' must be >= {minimum:g}, got {v!r}")
+
+
+def require_nonnegative(**values: float) -> None:
+    require_at_least(0, **values)
+
+
+def require_integer(minimum: int | None = None, **values) -> None:
+    """Raise :class:`GeometryError` naming the first parameter that is not an integer (>= minimum)."""
+    for name, v in values.items():
+        if not (isinstance(v, (int, np.integer)) and (minimum is None or v >= minimum)):
+            bound = "" if minimum is None else f" >= {minimum}"
+            raise GeometryError(f"geometry parameter '{name}' must be an integer{bound}, got {v!r}")
 
 
 def require_fraction(**values: float) -> None:
