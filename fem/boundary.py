@@ -5,13 +5,14 @@ They name facet groups (never integer tags); each problem turns them into DOLFIN
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mpi4py import MPI
 
+import numpy as np
 import ufl
-from dolfinx import fem
+from dolfinx import fem, la
 from ssbx.fem import kinematics
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
@@ -44,9 +45,30 @@ def measure(tm: TaggedMesh, cells: Sequence[str] = (), facets: Sequence[str] = (
     return ufl.Measure("dx", domain=tm.mesh)
 
 
+def compiled_integral(tm: TaggedMesh, expr, cells: Sequence[str] = (), facets: Sequence[str] = (),
+                      interior: bool = False) -> Callable[[], float]:
+    """:func:`integrate` compiled once, for integrals evaluated at every step of a time loop:
+    call the result to assemble with the current values of the Functions in ``expr``."""
+    w = kinematics.volume_weight(tm.mesh, tm.kind)
+    form = fem.form(expr * w * measure(tm, cells, facets, interior))
+    return lambda: tm.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+
+
 def integrate(tm: TaggedMesh, expr, cells: Sequence[str] = (), facets: Sequence[str] = (),
               interior: bool = False) -> float:
     """Integral with true volume/area weighting (2 pi r in axisymmetry), summed over ranks."""
-    w = kinematics.volume_weight(tm.mesh, tm.kind)
-    form = fem.form(expr * w * measure(tm, cells, facets, interior))
-    return tm.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+    return compiled_integral(tm, expr, cells, facets, interior)()
+
+
+def residual_on_facets(tm: TaggedMesh, residual: fem.Form, space, subspace, facets: Sequence[str]) -> float:
+    """The assembled ``residual`` (a compiled form on ``space``) tested with the function that is
+    1 on the dofs of ``subspace`` on the facet groups and 0 elsewhere, summed over ranks. At a
+    converged solution this is the flux or traction through those facets, exact for the discrete
+    solution (unlike an integral of a gradient or of a discontinuous stress on the boundary)."""
+    z = fem.Function(space)
+    ents = np.unique(np.concatenate([tm.facets(f) for f in facets]))
+    z.x.array[fem.locate_dofs_topological(subspace, tm.mesh.topology.dim - 1, ents)] = 1.0
+    b = fem.assemble_vector(residual)
+    b.scatter_reverse(la.InsertMode.add)
+    n = space.dofmap.index_map.size_local * space.dofmap.index_map_bs
+    return tm.comm.allreduce(float(np.dot(b.array[:n], z.x.array[:n])), op=MPI.SUM)

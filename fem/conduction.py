@@ -111,10 +111,9 @@ class IonicConduction:
         e = self.electrodes[name]
         dofs = self._face_dofs(name)
         eta = float(self.phi_s[name].value) - self.phi.x.array[dofs] - e.equilibrium
-        state = self.nucleated[name].x.array
-        new = e.nucleation.update(state[dofs] > 0.5, eta)
-        grew = bool(np.any(new & (state[dofs] < 0.5)))
-        state[dofs] = np.where(new, 1.0, state[dofs])
+        face = self.nucleated[name].x.array[dofs]
+        grew = e.nucleation.grow(face, eta)
+        self.nucleated[name].x.array[dofs] = face
         self.nucleated[name].x.scatter_forward()
         return bool(self.tm.comm.allreduce(grew, op=MPI.LOR))
 

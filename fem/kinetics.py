@@ -96,6 +96,14 @@ class NucleationBarrier:
         True, stays True."""
         return np.logical_or(nucleated, np.asarray(eta) <= -self.barrier)
 
+    def grow(self, state: np.ndarray, eta: np.ndarray) -> bool:
+        """Update a 0/1 state array in place (nodal values of a finite-element field) from the
+        overpotential at the same nodes; True if a new point nucleated."""
+        before = state > 0.5
+        after = self.update(before, eta)
+        state[:] = np.where(after, 1.0, state)
+        return bool(np.any(after & ~before))
+
 
 def stress_shift(pressure, molar_volume: float = 13.0e-6):
     """Shift of the Li/Li+ equilibrium potential by a mechanical pressure p on Li metal:

@@ -28,10 +28,10 @@ from mpi4py import MPI
 import basix.ufl
 import numpy as np
 import ufl
-from dolfinx import default_scalar_type, fem, la
+from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
-from ssbx.fem.boundary import integrate, measure
+from ssbx.fem.boundary import integrate, measure, residual_on_facets
 from ssbx.fem.conduction import ConductionDivergedError, Electrode
 from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
 from ssbx.fem.solvers import keep_factor_options, solver_options
@@ -61,7 +61,7 @@ class MixedConduction:
             raise ValueError(f"specific_area must be >= 0, got {specific_area}")
         if not contacts:
             raise ValueError("MixedConduction needs at least one electronic contact (the electron potential level)")
-        self.tm, self.kinetics = tm, kinetics
+        self.tm = tm
         msh = tm.mesh
         p1 = basix.ufl.element("Lagrange", msh.basix_cell(), 1)
         self.W = fem.functionspace(msh, basix.ufl.mixed_element([p1, p1]))
@@ -81,7 +81,6 @@ class MixedConduction:
         if nucleation is not None:
             activity = activity * self.nucleated
         self.reaction = specific_area * activity * kinetics.current(self.eta, ufl)  # A/m^3, anodic > 0
-        self.sigma_i, self.sigma_s = ionic_conductivity, electronic_conductivity
         F = (ionic_conductivity * ufl.inner(ufl.grad(phi_e), ufl.grad(ve))
              + electronic_conductivity * ufl.inner(ufl.grad(phi_s), ufl.grad(vs))
              - self.reaction * ve + self.reaction * vs) * wt * ufl.dx
@@ -106,14 +105,6 @@ class MixedConduction:
                                        "snes_linesearch_type": "basic"})
         self.problem = NonlinearProblem(self.F, self.w, bcs=self.bcs, petsc_options_prefix=prefix, petsc_options=opts)
         keep_factor_options(prefix, opts)
-        # the electronic current through each contact, from the residual of the phi_s equation
-        # tested with 1 on that contact (exact for the discrete solution)
-        self._contact_tests = []
-        for c in contacts:
-            z = fem.Function(self.W)
-            facets = np.concatenate([tm.facets(f) for f in c.facets])
-            z.x.array[fem.locate_dofs_topological(self.W.sub(1), fdim, facets)] = 1.0
-            self._contact_tests.append(z)
         self._residual = fem.form(F)
 
     def solve(self) -> int:
@@ -142,11 +133,7 @@ class MixedConduction:
             return 1
         for rounds in range(1, max_rounds + 1):
             self.solve()
-            eta = self.local_overpotential()
-            state = self.nucleated.x.array
-            new = self.nucleation.update(state > 0.5, eta.x.array)
-            grew = bool(np.any(new & (state < 0.5)))
-            state[:] = np.where(new, 1.0, state)
+            grew = self.nucleation.grow(self.nucleated.x.array, self.local_overpotential().x.array)
             if not self.tm.comm.allreduce(grew, op=MPI.LOR):
                 return rounds
         raise ConductionDivergedError(f"nucleation did not settle in {max_rounds} rounds")
@@ -158,12 +145,8 @@ class MixedConduction:
     def contact_current(self, index: int) -> float:
         """Electronic current (A; plane: A/m) leaving the conductor through contact ``index``
         (electrons entering = positive current leaving)."""
-        b = fem.assemble_vector(self._residual)
-        b.scatter_reverse(la.InsertMode.add)
-        n = self.W.dofmap.index_map.size_local * self.W.dofmap.index_map_bs
-        z = self._contact_tests[index]
-        local = float(np.dot(b.array[:n], z.x.array[:n]))
-        return -self.tm.comm.allreduce(local, op=MPI.SUM)
+        facets = self.contacts[index].facets
+        return -residual_on_facets(self.tm, self._residual, self.W, self.W.sub(1), facets)
 
     def reaction_current(self) -> float:
         """Total current converted from electronic to ionic inside the conductor (A; anodic > 0)."""

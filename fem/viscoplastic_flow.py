@@ -45,16 +45,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mpi4py import MPI
 from petsc4py import PETSc
 
 import basix.ufl
 import numpy as np
 import ufl
-from dolfinx import default_scalar_type, fem, la
+from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
-from ssbx.fem.boundary import FixedComponent, NormalPressure, integrate, measure
+from ssbx.fem.boundary import FixedComponent, NormalPressure, integrate, measure, residual_on_facets
 from ssbx.fem.li_creep import CreepLaw
 from ssbx.fem.solvers import keep_factor_options, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
@@ -330,15 +329,9 @@ class ViscoplasticFlow:
         """Force (N; plane: N/m) that the boundary ``facets`` exert on the Li along ``component``,
         from the residual tested with a function that is 1 on those facets' velocity dofs (exact
         for the discrete solution, unlike a traction integral of the discontinuous stress)."""
-        z = fem.Function(self.W)
-        ents = np.unique(np.concatenate([self.tm.facets(f) for f in facets]))
-        z.x.array[fem.locate_dofs_topological(self.W.sub(1).sub(component), self.tm.mesh.topology.dim - 1, ents)] = 1
-        b = fem.assemble_vector(self._residual_form)
-        b.scatter_reverse(la.InsertMode.add)
-        n = self.W.dofmap.index_map.size_local * self.W.dofmap.index_map_bs
-        local = float(np.dot(b.array[:n], z.x.array[:n]))
-        # at the solution the residual tested with z is the boundary traction's work on z
-        return self.tm.comm.allreduce(local, op=MPI.SUM) / self._momentum_scale
+        # at the solution the residual tested with 1 on those dofs is the boundary traction's work
+        work = residual_on_facets(self.tm, self._residual_form, self.W, self.W.sub(1).sub(component), facets)
+        return work / self._momentum_scale
 
     def flux(self, facets: Sequence[str], direction: Sequence[float], interior: bool = False) -> float:
         """Volume flux (m^3/s; plane: m^2/s) of Li through facet groups along a fixed direction."""

@@ -43,7 +43,7 @@ from mpi4py import MPI
 
 import numpy as np
 from dolfinx import default_scalar_type, fem
-from ssbx.fem.boundary import integrate
+from ssbx.fem.boundary import compiled_integral
 from ssbx.fem.diffusion import Diffusion, Flux
 from ssbx.fem.io import ResultDir, write_csv_atomic
 from ssbx.fem.kinetics import ButlerVolmer
@@ -145,6 +145,9 @@ class StrippedElectrode:
         # after void nucleation the interface stays at the critical supersaturation
         self.pinned = Diffusion(self.tm, self.D, fixed=[(("strip_bottom",), self.c_crit)], scale=self.c_crit,
                                 prefix=f"vac_pinned{tag}_")
+        # read at every time step: compiled once
+        self._interface = {c: compiled_integral(self.tm, c, facets=["strip_bottom"])
+                           for d in (self.free, self.pinned) for c in (d.c, d.c_old)}
         self.kinetics = ButlerVolmer(exchange_current=cfg.exchange_current, temperature=cfg.temperature)
         # voids close by Perzyna creep of the Li around them: the contacts carry p / theta and
         # must exceed the micrometre-scale strength of the region that flows (contact spacing)
@@ -153,7 +156,7 @@ class StrippedElectrode:
 
     def interface_value(self, diff: Diffusion, old: bool = False) -> float:
         """Vacancy concentration at the interface (of the previous state with ``old``)."""
-        return integrate(self.tm, diff.c_old if old else diff.c, facets=["strip_bottom"]) / self.width
+        return self._interface[diff.c_old if old else diff.c]() / self.width
 
     def voltage(self, current: float, contact: float) -> float:
         ohmic = current * self.cfg.se_thickness / self.cfg.se_conductivity
