@@ -407,13 +407,17 @@ class PoreResult:
     shape: str
     diameter: float
     curves: list
-    runs: dict  # pressure -> (times, depths)
+    hold_time: float
+
+    def history(self, pressure: float) -> tuple[np.ndarray, np.ndarray]:
+        """(times, advance of the front along the pore) under ``pressure``."""
+        return front_history(self.curves, pressure, self.hold_time)
 
     def depth_after_hold(self, pressure: float) -> float:
-        return float(self.runs[pressure][1][-1])
+        return float(self.history(pressure)[1][-1])
 
 
-def run_pore(model: PoreModel, pressures, checkpoint_dir=None) -> PoreResult:
+def run_pore(model: PoreModel, checkpoint_dir=None) -> PoreResult:
     curves = []
     for i in range(model.cfg.front_positions):
         c = model.speed_curve(i, checkpoint_dir)
@@ -422,8 +426,7 @@ def run_pore(model: PoreModel, pressures, checkpoint_dir=None) -> PoreResult:
                  "(%d Newton its, flux leak %.1e)", model.shape, model.d * 1e6, c.front * 1e6,
                  c.pressures[0] / 1e6, c.speeds[0], c.pressures[-1] / 1e6, c.speeds[-1],
                  c.newton_iterations, c.leak)
-    runs = {p: front_history(curves, p, model.cfg.hold_time) for p in pressures}
-    return PoreResult(model.shape, model.d, curves, runs)
+    return PoreResult(model.shape, model.d, curves, model.cfg.hold_time)
 
 
 def _field_functions(model: PoreModel):
@@ -451,7 +454,7 @@ def _write_fields(model: PoreModel, result: PoreResult, pressure: float, out: Re
     found for that pressure (warm start from the nearest tabulated speed). ParaView time = the
     time at which the front passes that position (positions not reached are skipped)."""
     funcs, update = _field_functions(model)
-    times, depths = result.runs[pressure]
+    times, depths = result.history(pressure)
     with FieldWriter(comm, out.file(f"fields_{model.shape}"), funcs) as writer:
         for i, c in enumerate(result.curves):
             depth = c.front - result.curves[0].front
@@ -519,7 +522,7 @@ def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
     for shape in cfg.shapes:
         for d in cfg.pore_diameters:
             model = PoreModel(cfg, comm, shape, d, tag=f"_{shape}_{len(curves)}")
-            res = run_pore(model, cfg.pressures, out.path)
+            res = run_pore(model, out.path)
             curves[(shape, d)] = res.curves
             for c in res.curves:
                 results["newton_iterations"] += c.newton_iterations

@@ -103,7 +103,7 @@ def test_extrusion_threshold_then_surge_and_pore_size_trend():
     depth, full = {}, {}
     for d in (0.5, 1.5, 3.0):
         model = PoreModel(cfg, MPI.COMM_SELF, "straight", d * UM, tag=f"_trend_{d}")
-        res = run_pore(model, pressures)
+        res = run_pore(model)
         full[d] = (res.curves[-1].front - res.curves[0].front) / UM
         depth[d] = {p / MPA: res.depth_after_hold(p) / UM for p in pressures}
         for c in res.curves:
