@@ -1,27 +1,37 @@
-"""Small-strain J2 (von Mises) elastoplasticity with linear isotropic hardening, return mapping at
-quadrature points: the solid model for PTFE (and the SS rods' elastic limit) in cell assembly.
+"""Small-strain elastoplastic solids with return mapping at quadrature points: J2 (von Mises) with
+linear isotropic hardening for PTFE and the SS rods' elastic limit, and -- through the
+:class:`ConstitutiveLaw` protocol -- any law with internal variables, e.g. the densifying SE powder
+of :mod:`ssbx.fem.compaction`. One body mesh may hold several laws, one per cell region.
 
 Plane strain and axisymmetric. Stresses and strains are Mandel vectors (normal components, then
 sqrt(2) x shear) so that sigma:eps is a dot product and the tangent a symmetric 4x4 matrix:
-plane (xx, yy, zz, xy), axisymmetric (rr, zz, tt, rz). State (stress, equivalent plastic strain,
-consistent tangent) lives in quadrature spaces; each Newton iteration interpolates the strain
-increment at the quadrature points, runs the radial return in numpy and assembles the residual
-and the consistent tangent (Simo & Hughes, Computational Inelasticity, box 3.2):
+plane (xx, yy, zz, xy), axisymmetric (rr, zz, tt, rz). Stress and consistent tangent live in
+quadrature spaces; each law keeps its internal variables as a (points, n_state) array for the
+points of its cells. Each Newton iteration interpolates the strain increment at the quadrature
+points, runs every law's return mapping in numpy and assembles the residual and the tangent.
+
+J2 radial return and its consistent tangent (Simo & Hughes, Computational Inelasticity, box 3.2):
 
     C_ep = K m m^T + 2G theta P_dev - 2G theta_bar n n^T,
     theta = 1 - 3G dp / q_trial,  theta_bar = 3G / (3G + H) - (1 - theta).
 
 Newton converges quadratically once the plastic zone has settled (tests check B4).
+
+Load stepping: change the pressure/displacement Constants and call :meth:`ElastoplasticSolid.step`.
+A step that does not converge raises :class:`PlasticityDivergedError` on every rank after putting
+back the last accepted state, so a study can cut the increment and retry (or checkpoint).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar, Protocol, runtime_checkable
 
 from mpi4py import MPI
 from petsc4py import PETSc
 
+import basix
 import basix.ufl
 import numpy as np
 import ufl
@@ -32,27 +42,67 @@ from ssbx.fem.boundary import FixedComponent, NormalPressure, measure
 from ssbx.fem.solvers import solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
-M = np.array([1.0, 1.0, 1.0, 0.0])
-P_DEV = np.eye(4) - np.outer(M, M) / 3.0
+# -- Mandel-vector algebra shared by every law at quadrature points ----------------------------
+M = np.array([1.0, 1.0, 1.0, 0.0])  # identity as a Mandel vector
+P_DEV = np.eye(4) - np.outer(M, M) / 3.0  # deviatoric projector
 SQ2 = np.sqrt(2.0)
 
 
+def isotropic_matrix(bulk, shear) -> np.ndarray:
+    """Isotropic stiffness K m m^T + 2G P_dev as Mandel matrices: (4, 4) for scalars, (n, 4, 4)
+    for arrays of moduli (Pa)."""
+    bulk, shear = np.asarray(bulk, dtype=float), np.asarray(shear, dtype=float)
+    return bulk[..., None, None] * np.outer(M, M) + 2 * shear[..., None, None] * P_DEV
+
+
+def mean_stress(sig: np.ndarray) -> np.ndarray:
+    """p = tr(sigma)/3 of rows of Mandel vectors (Pa; negative in compression)."""
+    return sig @ M / 3.0
+
+
+def equivalent_stress(sig: np.ndarray) -> np.ndarray:
+    """Von Mises q = sqrt(3/2 s:s) of rows of Mandel vectors (Pa)."""
+    s = sig @ P_DEV
+    return np.sqrt(1.5 * np.einsum("...i,...i->...", s, s))
+
+
 class PlasticityDivergedError(RuntimeError):
-    """The elastoplastic Newton iteration did not converge."""
+    """The elastoplastic Newton iteration (or a local return mapping) did not converge. The solid
+    has been put back to its last accepted state; cut the load increment and call step again."""
 
 
-@dataclass(frozen=True)
-class J2Material:
-    youngs_modulus: float
-    poisson_ratio: float
-    yield_stress: float
-    hardening: float = 0.0  # H = d sigma_y / d p (Pa)
+@runtime_checkable
+class ConstitutiveLaw(Protocol):
+    """A small-strain law evaluated at quadrature points (rows of Mandel 4-vectors, SI units).
 
-    def __post_init__(self):
-        if not (self.youngs_modulus > 0 and -1 < self.poisson_ratio < 0.5):
-            raise ValueError("J2Material: youngs_modulus must be positive and poisson_ratio in (-1, 0.5)")
-        if not (self.yield_stress > 0 and self.hardening >= 0):
-            raise ValueError("J2Material: yield_stress must be positive and hardening >= 0")
+    ``state_names`` names the columns of the internal-variable array (may be empty). ``update``
+    must not raise for points where it fails to converge: it returns non-finite stresses there,
+    and the solid turns that into a :class:`PlasticityDivergedError` on every rank at once.
+    """
+
+    state_names: ClassVar[tuple[str, ...]]
+
+    def initial_state(self, n: int) -> np.ndarray:
+        """(n, len(state_names)) internal variables of the virgin material."""
+        ...
+
+    def elastic_matrix(self, state: np.ndarray | None = None) -> np.ndarray:
+        """Elastic Mandel stiffness (Pa): (4, 4) for ``state=None`` (virgin material), else (n, 4, 4)."""
+        ...
+
+    def update(self, sig_old: np.ndarray, state_old: np.ndarray,
+               deps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Stress (n, 4), internal variables (n, n_state) and consistent tangent (n, 4, 4) after
+        the strain increment ``deps`` (n, 4) from the accepted ``sig_old`` and ``state_old``."""
+        ...
+
+
+def _per_point(matrix: np.ndarray, state: np.ndarray | None) -> np.ndarray:
+    return matrix if state is None else np.broadcast_to(matrix, (len(state), 4, 4)).copy()
+
+
+class _IsotropicModuli:
+    """Shear and bulk moduli (Pa) of a law with ``youngs_modulus`` and ``poisson_ratio`` fields."""
 
     @property
     def shear(self) -> float:
@@ -62,8 +112,59 @@ class J2Material:
     def bulk(self) -> float:
         return self.youngs_modulus / (3 * (1 - 2 * self.poisson_ratio))
 
-    def elastic_matrix(self) -> np.ndarray:
-        return 2 * self.shear * P_DEV + self.bulk * np.outer(M, M)
+
+@dataclass(frozen=True)
+class LinearElastic(_IsotropicModuli):
+    """Hooke's law as a quadrature-point law (e.g. the SS316 rods well below yield)."""
+
+    youngs_modulus: float  # Pa
+    poisson_ratio: float  # -
+
+    state_names: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self):
+        if not self.youngs_modulus > 0:
+            raise ValueError(f"LinearElastic: youngs_modulus must be positive, got {self.youngs_modulus}")
+        if not -1 < self.poisson_ratio < 0.5:
+            raise ValueError(f"LinearElastic: poisson_ratio must lie in (-1, 0.5), got {self.poisson_ratio}")
+
+    def initial_state(self, n: int) -> np.ndarray:
+        return np.zeros((n, 0))
+
+    def elastic_matrix(self, state: np.ndarray | None = None) -> np.ndarray:
+        return _per_point(isotropic_matrix(self.bulk, self.shear), state)
+
+    def update(self, sig_old, state_old, deps):
+        C = self.elastic_matrix()
+        return sig_old + deps @ C, state_old.copy(), np.broadcast_to(C, (len(deps), 4, 4)).copy()
+
+
+@dataclass(frozen=True)
+class J2Material(_IsotropicModuli):
+    """Von Mises plasticity with linear isotropic hardening; ``yield_stress=inf`` is elastic."""
+
+    youngs_modulus: float  # Pa
+    poisson_ratio: float  # -
+    yield_stress: float  # Pa
+    hardening: float = 0.0  # H = d sigma_y / d p (Pa)
+
+    state_names: ClassVar[tuple[str, ...]] = ("equivalent_plastic_strain",)
+
+    def __post_init__(self):
+        if not (self.youngs_modulus > 0 and -1 < self.poisson_ratio < 0.5):
+            raise ValueError("J2Material: youngs_modulus must be positive and poisson_ratio in (-1, 0.5)")
+        if not (self.yield_stress > 0 and self.hardening >= 0):
+            raise ValueError("J2Material: yield_stress must be positive and hardening >= 0")
+
+    def initial_state(self, n: int) -> np.ndarray:
+        return np.zeros((n, 1))
+
+    def elastic_matrix(self, state: np.ndarray | None = None) -> np.ndarray:
+        return _per_point(isotropic_matrix(self.bulk, self.shear), state)
+
+    def update(self, sig_old, state_old, deps):
+        sig, p, tangent = return_mapping(self, sig_old, state_old[:, 0], deps)
+        return sig, p[:, None], tangent
 
 
 def return_mapping(mat: J2Material, sig_old: np.ndarray, p_old: np.ndarray, deps: np.ndarray):
@@ -72,7 +173,7 @@ def return_mapping(mat: J2Material, sig_old: np.ndarray, p_old: np.ndarray, deps
     G, H = mat.shear, mat.hardening
     trial = sig_old + deps @ C
     s = trial @ P_DEV
-    q = np.sqrt(1.5 * np.einsum("ij,ij->i", s, s))
+    q = equivalent_stress(trial)
     f = q - (mat.yield_stress + H * p_old)
     plastic = f > 0
     dp = np.where(plastic, f / (3 * G + H), 0.0)
@@ -95,7 +196,7 @@ def mandel_strain(u, kind: str, mesh):
         return ufl.as_vector([e[0, 0], e[1, 1], e[2, 2], SQ2 * e[0, 1]])
     if kind == kinematics.AXISYMMETRIC:
         return ufl.as_vector([e[0, 0], e[2, 2], e[1, 1], SQ2 * e[0, 2]])
-    raise ValueError("J2 plasticity: plane or axisymmetric meshes only")
+    raise ValueError("quadrature-point plasticity: plane or axisymmetric meshes only")
 
 
 def mandel_to_tensor(v, kind: str):
@@ -105,31 +206,65 @@ def mandel_to_tensor(v, kind: str):
     return ufl.as_tensor([[v[0], 0, v[3] / SQ2], [0, v[2], 0], [v[3] / SQ2, 0, v[1]]])
 
 
-class ElastoplasticSolid:
-    """One body, small strains, J2 with hardening; load by changing the pressure Constants and
-    calling :meth:`step` (one load increment, Newton to convergence)."""
+class _Region:
+    """The quadrature points of one law: indices into the solid's point arrays and their state."""
 
-    def __init__(self, tm: TaggedMesh, material: J2Material, *, fixed: Sequence[FixedComponent] = (),
-                 pressures: Sequence[NormalPressure] = (), degree: int = 2, quadrature_degree: int = 2,
-                 rtol: float = 1e-8, max_it: int = 30, solver: str = "direct", prefix: str = "j2_"):
+    def __init__(self, name: str, law: ConstitutiveLaw, points: np.ndarray):
+        self.name, self.law, self.points = name, law, points
+        self.state = law.initial_state(len(points))
+        self.state_old = self.state.copy()
+
+
+class ElastoplasticSolid:
+    """One body mesh, small strains, one constitutive law per cell region.
+
+    ``materials`` is a law (for the whole mesh) or a mapping cell-group name -> law that covers
+    every cell, e.g. ``{"se": PowderCompaction(), "ptfe": J2Material(...), "rod_top": LinearElastic(...)}``.
+    Loads: :class:`NormalPressure` (Pa, Constants) and :class:`FixedComponent` (m; number or Constant).
+
+    :meth:`step` solves one load increment by Newton from the last accepted state and, with
+    ``accept=True`` (default), accepts it. :meth:`accept` / :meth:`reject` make the converged
+    state the new reference / put back the last accepted one (displacement, stress, internal
+    variables). Output fields show the last converged (or restored) state: ``u``, ``sig``
+    (quadrature), ``p`` (equivalent plastic strain, quadrature), ``density_q`` / ``density``
+    (relative density at the quadrature points / cell averages in DG0 for maps; 1 for laws
+    without one); :meth:`mean_density` and :meth:`average` reduce them over ranks.
+    """
+
+    def __init__(self, tm: TaggedMesh, materials: ConstitutiveLaw | Mapping[str, ConstitutiveLaw], *,
+                 fixed: Sequence[FixedComponent] = (), pressures: Sequence[NormalPressure] = (),
+                 degree: int = 2, quadrature_degree: int = 2, rtol: float = 1e-8, max_it: int = 30,
+                 solver: str = "direct", prefix: str = "j2_"):
         msh = tm.mesh
-        self.tm, self.mat, self.kind = tm, material, tm.kind
+        self.tm, self.kind = tm, tm.kind
+        tm.require(cells=list(materials) if isinstance(materials, Mapping) else (),
+                   facets=[f for b in fixed for f in b.facets] + [f for ld in pressures for f in ld.facets])
         gdim = msh.geometry.dim
         self.V = fem.functionspace(msh, ("Lagrange", degree, (gdim,)))
         self.u = fem.Function(self.V, name="displacement")
         self.du = fem.Function(self.V)
+        self.u_old = fem.Function(self.V)
         cell = msh.basix_cell()
         Qv = fem.functionspace(msh, basix.ufl.quadrature_element(cell, value_shape=(4,), degree=quadrature_degree))
         Qs = fem.functionspace(msh, basix.ufl.quadrature_element(cell, value_shape=(), degree=quadrature_degree))
         Qt = fem.functionspace(msh, basix.ufl.quadrature_element(cell, value_shape=(4, 4), degree=quadrature_degree))
         self.sig, self.sig_old = fem.Function(Qv, name="stress"), fem.Function(Qv)
         self.p, self.p_old = fem.Function(Qs, name="plastic_strain"), fem.Function(Qs)
+        self.density_q = fem.Function(Qs, name="relative_density")
+        self.density = fem.Function(fem.functionspace(msh, ("DG", 0)), name="relative_density")
         self.tangent = fem.Function(Qt)
-        self.tangent.x.array[:] = np.tile(material.elastic_matrix().ravel(), len(self.tangent.x.array) // 16)
         self.deps = fem.Function(Qv)
-        dx = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": quadrature_degree,
-                                                     "quadrature_rule": "default"})
+        self.eps_old = fem.Function(Qv)
+        self._eps = fem.Function(Qv)
+        self._regions = self._split(materials, Qs)
+        self._qweights = basix.make_quadrature(cell, quadrature_degree)[1]
+        for reg in self._regions:
+            self.tangent.x.array.reshape(-1, 16)[reg.points] = reg.law.elastic_matrix(reg.state).reshape(-1, 16)
+        self.dxq = ufl.Measure("dx", domain=msh, subdomain_data=tm.cell_tags,
+                               metadata={"quadrature_degree": quadrature_degree, "quadrature_rule": "default"})
+        dx = self.dxq
         wt = kinematics.volume_weight(msh, self.kind)
+        self._wt = wt
         v, w = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
         ev = mandel_strain(v, self.kind, msh)
         self._residual = ufl.inner(self.sig, ev) * wt * dx
@@ -140,13 +275,13 @@ class ElastoplasticSolid:
         self.F, self.J = fem.form(self._residual), fem.form(self._jacobian)
         self._strain_expr = fem.Expression(mandel_strain(self.u, self.kind, msh), Qv.element.interpolation_points)
         self._radius_expr = fem.Expression(ufl.SpatialCoordinate(msh)[0], Qs.element.interpolation_points)
-        self.eps_old = fem.Function(Qv)
         fdim = msh.topology.dim - 1
         self.bcs = []
         for b in fixed:
             sub = self.V.sub(b.component)
             dofs = fem.locate_dofs_topological(sub, fdim, np.concatenate([tm.facets(f) for f in b.facets]))
-            self.bcs.append(fem.dirichletbc(default_scalar_type(b.value), dofs, sub))
+            value = b.value if isinstance(b.value, fem.Constant) else default_scalar_type(b.value)
+            self.bcs.append(fem.dirichletbc(value, dofs, sub))
         self.A = fem.petsc.create_matrix(self.J)
         self.b = fem.petsc.create_vector(self.V)
         # the linear solver comes from a preset of ssbx.fem.solvers, overridable in PETSc's
@@ -160,53 +295,187 @@ class ElastoplasticSolid:
                 db[f"{prefix}{key}"] = value
         self.ksp.setFromOptions()
         self.rtol, self.max_it = rtol, max_it
-        self._eps = fem.Function(Qv)
+        self.max_halvings = 10
+        self._refresh_outputs()
 
-    def _update_state(self):
-        """Stress, plastic strain and tangent from the total strain of the current u."""
+    # -- set-up ---------------------------------------------------------------------------------
+    def _split(self, materials, Qs) -> list[_Region]:
+        """Quadrature points of each law's cells; every cell must have exactly one law."""
+        dofs = Qs.dofmap.list  # (cells, points per cell), owned and ghost cells
+        laws = materials if isinstance(materials, Mapping) else {"all": materials}
+        for name, law in laws.items():
+            if not isinstance(law, ConstitutiveLaw):
+                raise TypeError(f"material for region '{name}' is not a ConstitutiveLaw: {law!r}")
+        if not isinstance(materials, Mapping):
+            return [_Region("all", materials, dofs.ravel())]
+        comm = self.tm.comm
+        count = np.zeros(len(dofs), dtype=np.int32)
+        regions = []
+        for name, law in materials.items():
+            cells = self.tm.cells(name)
+            count[cells] += 1
+            regions.append(_Region(name, law, dofs[cells].ravel()))
+        owned = count[: self.tm.mesh.topology.index_map(self.tm.mesh.topology.dim).size_local]
+        overlap = comm.allreduce(int(np.sum(owned > 1)), op=MPI.SUM)
+        missing = comm.allreduce(int(np.sum(owned == 0)), op=MPI.SUM)
+        if overlap or missing:
+            others = sorted(set(self.tm.cell_groups) - set(materials))
+            raise ValueError(f"materials must give every cell exactly one law: {missing} cell(s) without a law "
+                             f"(unassigned cell groups: {others}), {overlap} cell(s) in two regions")
+        return regions
+
+    # -- laws at the quadrature points -------------------------------------------------------------
+    @property
+    def mat(self) -> ConstitutiveLaw:
+        """The law of a single-material solid."""
+        if len(self._regions) != 1:
+            raise AttributeError("this solid holds several materials; see .materials")
+        return self._regions[0].law
+
+    @property
+    def materials(self) -> dict[str, ConstitutiveLaw]:
+        return {reg.name: reg.law for reg in self._regions}
+
+    def _update_state(self) -> bool:
+        """Stress, internal variables and tangent from the total strain of the current u; False if
+        a return mapping failed on this rank."""
         self._eps.interpolate(self._strain_expr)
         deps = (self._eps.x.array - self.eps_old.x.array).reshape(-1, 4)
-        sig, p, tan = return_mapping(self.mat, self.sig_old.x.array.reshape(-1, 4), self.p_old.x.array, deps)
-        self.sig.x.array[:] = sig.ravel()
-        self.p.x.array[:] = p
-        self.tangent.x.array[:] = tan.ravel()
+        sig_old = self.sig_old.x.array.reshape(-1, 4)
+        sig, tan = self.sig.x.array.reshape(-1, 4), self.tangent.x.array.reshape(-1, 16)
+        ok = True
+        for reg in self._regions:
+            s, st, t = reg.law.update(sig_old[reg.points], reg.state_old, deps[reg.points])
+            sig[reg.points], tan[reg.points], reg.state = s, t.reshape(-1, 16), st
+            ok = ok and bool(np.all(np.isfinite(s)) and np.all(np.isfinite(t)))
+        return ok
 
-    def _assemble_residual(self):
+    def _refresh_outputs(self):
+        """Quadrature and DG0 output fields from the current internal variables."""
+        self.p.x.array[:] = 0.0
+        self.density_q.x.array[:] = 1.0
+        for reg in self._regions:
+            names = reg.law.state_names
+            if "equivalent_plastic_strain" in names:
+                self.p.x.array[reg.points] = reg.state[:, names.index("equivalent_plastic_strain")]
+            if "relative_density" in names:
+                self.density_q.x.array[reg.points] = reg.state[:, names.index("relative_density")]
+        nq = len(self._qweights)
+        w = self._qweights / self._qweights.sum()
+        self.density.x.array[:] = self.density_q.x.array.reshape(-1, nq) @ w
+
+    # -- Newton ----------------------------------------------------------------------------------
+    def _assemble_residual(self) -> tuple[float, float]:
+        """Newton residual (Dirichlet rows: u - g) and its norm, plus the norm of the internal force
+        vector with the reactions left in (N): the force scale the convergence test is relative
+        to, so a step that changes no load (a hold) or only a prescribed displacement converges."""
+        with self.b.localForm() as loc:
+            loc.set(0.0)
+        assemble_vector(self.b, self.F)
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        scale = self.b.norm()
         with self.b.localForm() as loc:
             loc.set(0.0)
         assemble_vector(self.b, self.F)
         apply_lifting(self.b, [self.J], [self.bcs], x0=[self.u.x.petsc_vec], alpha=-1.0)
         self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         set_bc(self.b, self.bcs, self.u.x.petsc_vec, -1.0)
-        return self.b.norm()
+        return self.b.norm(), scale
 
-    def step(self) -> int:
-        """Newton for the current loads from the last accepted state; accepts it. Returns its."""
-        for bc in self.bcs:
-            bc.set(self.u.x.array)
-        self.u.x.scatter_forward()
-        self._update_state()
-        r0 = None
+    def _fail(self, message: str, cause: Exception | None = None):
+        self.reject()
+        raise PlasticityDivergedError(message + "; the last accepted state was restored, cut the load "
+                                      "increment and retry") from cause
+
+    def step(self, accept: bool = True) -> int:
+        """Newton for the current loads from the last accepted state (accepted on convergence
+        unless ``accept=False``). Returns the number of iterations.
+
+        Raises :class:`PlasticityDivergedError` (on every rank, after :meth:`reject`) when Newton
+        does not converge in ``max_it`` iterations, the residual is not finite, a return mapping
+        fails, or the linear solver fails."""
+        # The increment of prescribed displacements is not written into u: the first Newton
+        # correction carries it into the body through the tangent (lifting with x0 = u), instead
+        # of concentrating it in the boundary cells.
+        if not self.tm.comm.allreduce(self._update_state(), op=MPI.LAND):
+            self._fail("elastoplastic solid: return mapping failed at the start of the increment")
+        norm = scale = float("nan")
         for it in range(1, self.max_it + 1):
             self.A.zeroEntries()
             assemble_matrix(self.A, self.J, bcs=self.bcs)
             self.A.assemble()
-            norm = self._assemble_residual()
-            r0 = norm if r0 is None else r0
-            # relative to the increment's first residual; 1e-8 sits above the round-off floor of
-            # stiff (nearly incompressible) bodies
-            if norm <= self.rtol * max(r0, 1e-300) and it > 1:
+            norm, scale = self._assemble_residual()
+            if not np.isfinite(norm):
+                self._fail(f"elastoplastic solid: residual not finite at Newton iteration {it}")
+            # from the second iteration on the prescribed displacements hold and the residual is
+            # a force; 1e-8 of the force scale sits above the round-off floor of stiff (nearly
+            # incompressible) bodies
+            if it > 1 and norm <= self.rtol * scale:
                 break
-            self.ksp.solve(self.b, self.du.x.petsc_vec)
+            try:
+                self.ksp.solve(self.b, self.du.x.petsc_vec)
+            except PETSc.Error as e:
+                self._fail(f"elastoplastic solid: linear solve failed at Newton iteration {it}", e)
             self.du.x.scatter_forward()
-            self.u.x.array[:] -= self.du.x.array
-            self._update_state()
+            # A stiffening law (powder densification) linearised at a soft state can overshoot to
+            # strains no admissible state reaches (density > 1); halve the correction until every
+            # return mapping succeeds.
+            u_prev, factor = self.u.x.array.copy(), 1.0
+            for _ in range(self.max_halvings + 1):
+                self.u.x.array[:] = u_prev - factor * self.du.x.array
+                if self.tm.comm.allreduce(self._update_state(), op=MPI.LAND):
+                    break
+                factor *= 0.5
+            else:
+                self._fail(f"elastoplastic solid: return mapping failed at Newton iteration {it} even after "
+                           f"{self.max_halvings} halvings of the correction")
         else:
-            raise PlasticityDivergedError(f"J2 plasticity: Newton did not converge in {self.max_it} iterations")
-        self.sig_old.x.array[:] = self.sig.x.array
-        self.p_old.x.array[:] = self.p.x.array
-        self.eps_old.x.array[:] = self._eps.x.array
+            self._fail(f"elastoplastic solid: Newton did not converge in {self.max_it} iterations "
+                       f"(residual {norm:.3e} N, {norm / max(scale, 1e-300):.2e} of the force scale)")
+        self._refresh_outputs()
+        if accept:
+            self.accept()
         return it
+
+    def accept(self):
+        """Make the current (converged) state the reference of the next increment."""
+        self.u_old.x.array[:] = self.u.x.array
+        self.sig_old.x.array[:] = self.sig.x.array
+        self.eps_old.x.array[:] = self._eps.x.array
+        for reg in self._regions:
+            reg.state_old = reg.state.copy()
+        self.p_old.x.array[:] = self.p.x.array
+
+    def reject(self):
+        """Put back the last accepted displacement, stress and internal variables."""
+        self.u.x.array[:] = self.u_old.x.array
+        self.sig.x.array[:] = self.sig_old.x.array
+        self._eps.x.array[:] = self.eps_old.x.array
+        for reg in self._regions:
+            reg.state = reg.state_old.copy()
+        self._refresh_outputs()
+
+    # -- post-processing ---------------------------------------------------------------------------
+    def state(self, region: str, name: str) -> np.ndarray:
+        """Accepted internal variable ``name`` at this rank's quadrature points of ``region``
+        ("all" for a single-material solid)."""
+        for reg in self._regions:
+            if reg.name == region:
+                return reg.state_old[:, reg.law.state_names.index(name)].copy()
+        raise KeyError(f"no region '{region}'; regions: {[r.name for r in self._regions]}")
+
+    def average(self, field, cells: Sequence[str] = ()) -> float:
+        """Volume average (2 pi r weighted in axisymmetry) of a UFL expression or quadrature Function
+        over named cell groups (whole mesh if empty), over all ranks."""
+        dx = self.dxq(tuple(self.tm.cell_tag(c) for c in cells)) if cells else self.dxq
+        num = fem.assemble_scalar(fem.form(field * self._wt * dx))
+        den = fem.assemble_scalar(fem.form(self._wt * dx))
+        num, den = self.tm.comm.allreduce(np.array([num, den]), op=MPI.SUM)
+        return float(num / den)
+
+    def mean_density(self, cells: Sequence[str] = ()) -> float:
+        """Volume-averaged relative density (last converged state) over named cell groups."""
+        return self.average(self.density_q, cells)
 
     def quadrature_values(self) -> tuple[np.ndarray, np.ndarray]:
         """(x or r, Mandel stress rows) at this rank's quadrature points."""
