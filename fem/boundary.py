@@ -35,22 +35,27 @@ class NormalPressure:
     pressure: fem.Constant
 
 
-def measure(tm: TaggedMesh, cells: Sequence[str] = (), facets: Sequence[str] = (), interior: bool = False):
-    """dx over named cell groups, or ds (dS if ``interior``) over named facet groups."""
+def measure(tm: TaggedMesh, cells: Sequence[str] = (), facets: Sequence[str] = (), interior: bool = False,
+            degree: int | None = None):
+    """dx over named cell groups, or ds (dS if ``interior``) over named facet groups. ``degree``
+    fixes the quadrature degree (else UFL estimates it per integrand): a residual and the
+    integrals that keep its books must use the same rule to balance to round-off."""
+    md = {} if degree is None else {"quadrature_degree": degree}
     if cells:
-        return ufl.Measure("dx", domain=tm.mesh, subdomain_data=tm.cell_tags)(tuple(tm.cell_tag(c) for c in cells))
+        return ufl.Measure("dx", domain=tm.mesh, subdomain_data=tm.cell_tags,
+                           metadata=md)(tuple(tm.cell_tag(c) for c in cells))
     if facets:
         kind = "dS" if interior else "ds"
-        return ufl.Measure(kind, domain=tm.mesh, subdomain_data=tm.facet_tags)(tm.facet_tags_of(facets))
-    return ufl.Measure("dx", domain=tm.mesh)
+        return ufl.Measure(kind, domain=tm.mesh, subdomain_data=tm.facet_tags, metadata=md)(tm.facet_tags_of(facets))
+    return ufl.Measure("dx", domain=tm.mesh, metadata=md)
 
 
 def compiled_integral(tm: TaggedMesh, expr, cells: Sequence[str] = (), facets: Sequence[str] = (),
-                      interior: bool = False) -> Callable[[], float]:
+                      interior: bool = False, degree: int | None = None) -> Callable[[], float]:
     """:func:`integrate` compiled once, for integrals evaluated at every step of a time loop:
     call the result to assemble with the current values of the Functions in ``expr``."""
     w = kinematics.volume_weight(tm.mesh, tm.kind)
-    form = fem.form(expr * w * measure(tm, cells, facets, interior))
+    form = fem.form(expr * w * measure(tm, cells, facets, interior, degree))
     return lambda: tm.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
 
 

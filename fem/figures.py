@@ -40,6 +40,25 @@ def gather_cells(displacement, scalar, mesh) -> tuple[np.ndarray, np.ndarray, np
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
 
+def gather_vertex_values(scalar, mesh, cells: np.ndarray | None = None):
+    """Vertex coordinates (cells, nv, 3) and values (cells, nv) of a scalar UFL expression,
+    sampled as discontinuous P1, on the owned cells of every rank (only ``cells``, local indices,
+    if given); on rank 0 (None elsewhere). For maps and contour plots of one region."""
+    if mesh.geometry.cmaps[0].degree != 1:
+        raise ValueError("figures need an affine (order 1) mesh")
+    V1 = fem.functionspace(mesh, ("DG", 1))
+    f = fem.Function(V1)
+    f.interpolate(fem.Expression(scalar, V1.element.interpolation_points))
+    n = mesh.topology.index_map(mesh.topology.dim).size_local
+    owned = np.arange(n) if cells is None else np.asarray(cells)[np.asarray(cells) < n]
+    pts = mesh.geometry.x[mesh.geometry.dofmaps[0][owned]]
+    vals = f.x.array[V1.dofmap.list[owned]]
+    parts = mesh.comm.gather((pts, vals), root=0)
+    if mesh.comm.rank != 0:
+        return None
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(2))
+
+
 def plot_deformed(data, path: Path, title: str, scalar_name: str, scale: float | None = None,
                   mirror: bool = True, length_unit: float = 1e-3) -> float:
     """PNG of the deformed section coloured by a cell scalar. Returns the magnification used.

@@ -38,3 +38,13 @@ def open_circuit_potential(x, math=np):
     for b, x0, w in _SD_TANH:
         u = u + b * tanh((x - x0) / w)
     return u
+
+
+def open_circuit_slope(x, math=np):
+    """dU/dx (V) of :func:`open_circuit_potential`, analytically; negative for all x in
+    [0, 1.02] (largest value -0.019 V at x = 0.76, on the stage-2 plateau)."""
+    exp, tanh = (np.exp, np.tanh) if math is np else (ufl.exp, ufl.tanh)
+    du = -_SD_EXP * _SD_RATE * exp(-_SD_RATE * x)
+    for b, x0, w in _SD_TANH:
+        du = du + (b / w) * (1.0 - tanh((x - x0) / w) ** 2)
+    return du

@@ -157,6 +157,11 @@ def _coerce(text):
     if not isinstance(text, str):
         return text
     low = text.strip().lower()
+    if low.startswith("["):  # a TOML array: --set 'snapshot_times=["1 min", "5 min"]'
+        try:
+            return tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"--set: {text!r} is not a TOML array ({e})") from None
     if low in ("true", "false"):
         return low == "true"
     for conv in (int, float):

@@ -11,6 +11,7 @@ from ssbx.studies.config import ConfigError
 STUDIES: dict[str, str] = {
     "cell_elastic": "ssbx.studies.cell_elastic",
     "li_extrusion": "ssbx.studies.li_extrusion",
+    "mixed_conduction": "ssbx.studies.mixed_conduction",
     "se_leakage": "ssbx.studies.se_leakage",
     "stripping_voids": "ssbx.studies.stripping_voids",
 }
