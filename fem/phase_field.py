@@ -1,0 +1,805 @@
+"""Phase-field electrodeposition of Li in a (porous) solid electrolyte, with mechanics.
+
+What is solved (DESIGN.md M4; Chen et al., J. Power Sources 300 (2015) 376, "Modulation of
+dendritic patterns during electrodeposition: a nonlinear phase-field model"). Fields: the Li
+order parameter xi (1 in Li metal, 0 in the electrolyte), the normalised Li+ concentration
+c~ = c/c0, one electric potential phi (V) and the displacement u (m); a static solid fraction
+rho (1 in the SE, 0 in pores) is given. With h(xi) = xi^3 (6 xi^2 - 15 xi + 10) and
+g(xi) = W xi^2 (1 - xi)^2:
+
+    d xi/dt = -L_sigma [g'(xi) - kappa lap(xi) + d f_el/d xi]
+              - L_eta h'(xi) {exp[(1 - alpha) F eta/RT] - c~ exp[-alpha F eta/RT]}
+    d c~/dt = div[D_eff (grad c~ + c~ F/RT grad phi)] - (C_s/c0) d xi/dt
+    div(sigma_eff grad phi) = F C_s d xi/dt
+    div sigma = 0,   sigma = C(xi, rho) : (eps(u) - eps0 h(xi) I),
+    f_el = 1/2 (eps - eps0 h I) : C : (eps - eps0 h I),
+    d f_el/d xi = 1/2 (eps - eps*) : C'(xi) : (eps - eps*) - eps0 h'(xi) tr(sigma).
+
+Every transport/elastic property P is interpolated as P = h P_Li + (1 - h) [rho + (1 - rho) delta]
+P_SE: the non-Li phase is SE where rho = 1 and an almost empty pore (fraction ``pore_fraction`` =
+delta of the SE value, assumed) where rho = 0, so Li may grow into pores.
+
+Potential convention (the one of Chen 2015, made explicit). phi is one potential field: the
+electron potential in the Li metal, the Li+ (electrolyte) potential in the SE, both measured
+against a Li/Li+ reference placed at the counter electrode, where phi = 0. The anode current
+collector is held at ``voltage`` V (applied cell voltage, anode vs counter). The activation
+overpotential of the diffuse interface is eta = phi - E_eq with E_eq the Li/Li+ equilibrium
+potential against that reference (0 by default), so a NEGATIVE applied voltage gives eta < 0 in
+the interface and the bracket above becomes negative when c~ exp(-alpha F eta/RT) >
+exp((1-alpha) F eta/RT): Li grows (xi increases). The bracket vanishes at the Nernst potential
+eta = (RT/F) ln c~: no reaction there. As in Chen 2015, eta uses the local phi, which inside the
+interface is practically the metal potential (sigma_Li >> sigma_SE): the ohmic drop in the
+electrolyte does not reduce eta, and transport limits growth through c~ instead.
+
+Charge bookkeeping. Integrating the charge equation: the current entering through all
+boundaries equals F C_s d/dt int(xi) (the Li amount is C_s int xi). In this single-potential
+model the electrons for the reduction reach the interface through the metal from the anode
+collector, so the current INTO the domain at the counter electrode is the ionic current drawn
+from it; after a short (a Li path between the electrodes) it is dominated by the electronic
+current sigma_Li grad phi through the dendrite: :meth:`PhaseFieldDendrite.leakage_current`.
+
+Nondimensionalisation (inside this module only; the public API is SI). Length l0 = 1 um, time
+t0 = 1 s, energy density W, potential V_T = RT/F, concentration c0; xi, c~ are already
+dimensionless, u^ = u/l0 and the potential unknown is psi = (phi - V_anode)/V_T (shifted so that
+the metal attached to the anode sits at psi ~ 0: round-off in psi times sigma_Li^ would otherwise
+put a floor of ~1e-7 under the Newton residual). Gradients become l0 grad, volumes are divided
+by l0^2 (plane, per unit depth) or l0^3 (axisymmetric, 3D). The groups are
+
+    L_sigma^ = L_sigma W t0,  kappa^ = kappa/(W l0^2),  L_eta^ = L_eta t0,
+    D^ = D t0/l0^2,  sigma^ = sigma V_T t0/(F C_s l0^2),  E^ = E/W,  p^ = p/W,
+
+and each equation is scaled so that its terms are O(1): Allen-Cahn and ion transport by t0, the
+charge equation by t0/(F C_s), mechanics by l0/W. With the defaults L_sigma^ = 11.1,
+kappa^ = 0.28, L_eta^ = 1.8e-3, D^ = 320 (SE) / 0.75 (Li), sigma^ = 0.70 (SE) / 3.5e7 (Li),
+E^ = 4900 (SE) / 1760 (Li). The groups are Constants: one compiled form serves every parameter set.
+
+A property of the model worth knowing: the Nernst-Planck migration of Li+ and the conduction
+equation are independent laws here (as in Chen 2015). With D_l = 3.2e-10 m^2/s and c0 = 1e3
+mol/m^3 migration alone would carry the current of sigma = F^2 D_l c0/RT = 1.2 S/m, six times the
+SE conductivity, so under a potential drop across the SE Li+ piles up at the interface (c~ of
+tens within 0.1 s at -0.2 V over 4.5 um of SE) until plating consumes it; in a porous cell at
+-0.35 V the plating current then runs away to 10x the ionic current and the step collapses
+within ~1 s. D_l = sigma_SE RT/(F^2 c0) (:meth:`PhaseFieldParameters.with_consistent_transport`)
+makes the two consistent, and the same cell runs smoothly (plating ~ leakage current).
+C_s/c0 = 76 also lets c~ go negative where xi grows faster than diffusion resupplies the
+interface (in pores, where D is tiny, c~ reached -6 in that run); the cathodic term then changes
+sign and limits itself. Resolve the interface with h <= delta/3.
+
+Numerics. One monolithic P1 mixed space (xi, c~, psi[, u^]) and backward Euler; Newton (SNES
+newtonls, full steps) over MUMPS through ``dolfinx.fem.petsc.NonlinearProblem``; volume
+integrals with a fixed quadrature degree (4; UFL would estimate 15). Adaptive steps through
+:func:`ssbx.fem.timestepping.run_adaptive` (:meth:`PhaseFieldDendrite.run`); a step also fails
+when xi changes by more than ``max_xi_change`` anywhere (the front may not jump). Boundary
+conditions: ``anode`` facets phi = voltage; ``counter`` facets phi = 0 and c~ = 1 (reservoir);
+other facets blocking for ions and charge, natural (zero flux) for xi; any field may be fixed
+elsewhere by :class:`FixedField`. Mechanics (optional) takes the
+:class:`ssbx.fem.boundary.FixedComponent` / :class:`ssbx.fem.boundary.NormalPressure` specs.
+Dead Li and shorts: :meth:`PhaseFieldDendrite.connectivity` (:mod:`ssbx.fem.connectivity`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from mpi4py import MPI
+
+import basix.ufl
+import numpy as np
+import ufl
+from dolfinx import default_scalar_type, fem
+from dolfinx.fem.petsc import NonlinearProblem
+from ssbx.fem import kinematics
+from ssbx.fem.boundary import FixedComponent, NormalPressure, compiled_integral, measure, residual_on_facets
+from ssbx.fem.connectivity import LiConnectivity, cell_volumes, li_connectivity
+from ssbx.fem.materials import FARADAY, GAS_CONSTANT, LIBRARY
+from ssbx.fem.solvers import keep_factor_options, solver_options
+from ssbx.fem.timestepping import StepControl, run_adaptive
+from ssbx.geometries.tagged_mesh import TaggedMesh
+
+from ssbx.log import get_logger
+
+log = get_logger(__name__)
+
+LENGTH_SCALE = 1e-6  # l0 (m)
+TIME_SCALE = 1.0  # t0 (s)
+FIELDS = ("xi", "concentration", "potential", "displacement")
+
+_LI, _SE = LIBRARY["li"], LIBRARY["li6ps5cl"]
+
+
+class PhaseFieldError(ValueError):
+    """An invalid phase-field parameter or setting; the message names it."""
+
+
+class PhaseFieldDivergedError(RuntimeError):
+    """Newton did not converge for a phase-field step (or the step changed xi too much)."""
+
+
+@dataclass(frozen=True)
+class PhaseFieldParameters:
+    """Parameters in SI. Defaults: Chen et al. 2015 (J. Power Sources 300, 376) unless
+    stated; DESIGN.md M4 gives the alternatives W = 6e6 J/m^3, kappa = 7.5e-7 J/m, L_eta = 1e-3 1/s."""
+
+    barrier_height: float = 4.45e6  # W (J/m^3), Chen 2015
+    gradient_coefficient: float = 1.25e-6  # kappa_0 (J/m), Chen 2015 (isotropic: no anisotropy term)
+    interface_mobility: float = 2.5e-6  # L_sigma (m^3/(J s)), Chen 2015
+    reaction_constant: float = 1.81e-3  # L_eta (1/s), Chen 2015; 0 switches the reaction off
+    transfer_coefficient: float = 0.5  # alpha (-), Chen 2015
+    site_density: float = 7.64e4  # C_s (mol/m^3), Li metal site density, Chen 2015 (1/C_s = 13.1 cm^3/mol)
+    bulk_concentration: float = 1.0e3  # c0 (mol/m^3), Chen 2015
+    li_conductivity: float = 1.0e7  # sigma_Li (S/m), Chen 2015 (CRC: 1.1e7)
+    electrolyte_conductivity: float = _SE.ionic_conductivity  # sigma_SE (S/m), Li6PS5Cl, ssbx materials (M3)
+    li_diffusivity: float = 7.5e-13  # D of Li+ in the electrode phase (m^2/s), Chen 2015
+    electrolyte_diffusivity: float = 3.2e-10  # D_l (m^2/s), Chen 2015
+    temperature: float = 298.15  # T (K)
+    equilibrium_potential: float = 0.0  # E_eq (V) of Li/Li+ against the counter-electrode reference
+    li_youngs_modulus: float = _LI.youngs_modulus  # Pa, Masias 2019 (DESIGN.md: 7.8 GPa)
+    li_poisson_ratio: float = _LI.poisson_ratio  # -, Masias 2019
+    se_youngs_modulus: float = _SE.youngs_modulus  # Pa, DESIGN.md (22 GPa)
+    se_poisson_ratio: float = _SE.poisson_ratio  # -, DESIGN.md
+    # Linear deposition eigenstrain eps0 (volumetric 3 eps0): the misfit of new Li where the model
+    # keeps the SE host in place (assumed: no value in Chen 2015). 1e-3 makes the work of 10 MPa,
+    # 3 eps0 p = 3e4 J/m^3, outweigh the stiffness-contrast term (~p^2/2E ~ 6e3 J/m^3) while the
+    # self-stress of a constrained Li layer (~E_Li eps0 ~ 10 MPa) stays far below W.
+    deposition_strain: float = 1e-3
+    # Pores keep this fraction of the SE conductivity, diffusivity and stiffness (assumed: "near
+    # zero" without making the Jacobian singular).
+    pore_fraction: float = 1e-4
+
+    def __post_init__(self):
+        positive = ("barrier_height", "gradient_coefficient", "interface_mobility", "site_density",
+                    "bulk_concentration", "li_conductivity", "electrolyte_conductivity", "li_diffusivity",
+                    "electrolyte_diffusivity", "temperature", "li_youngs_modulus", "se_youngs_modulus")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v)):
+                raise PhaseFieldError(f"phase-field parameter '{f.name}' must be a finite number, got {v!r}")
+            if f.name in positive and not v > 0:
+                raise PhaseFieldError(f"phase-field parameter '{f.name}' must be positive, got {v!r}")
+        if self.reaction_constant < 0:
+            raise PhaseFieldError(f"phase-field parameter 'reaction_constant' must be >= 0, "
+                                  f"got {self.reaction_constant}")
+        if not 0 < self.transfer_coefficient < 1:
+            raise PhaseFieldError(f"phase-field parameter 'transfer_coefficient' must lie in (0, 1), "
+                                  f"got {self.transfer_coefficient}")
+        for name in ("li_poisson_ratio", "se_poisson_ratio"):
+            if not -1 < getattr(self, name) < 0.5:
+                raise PhaseFieldError(f"phase-field parameter '{name}' must lie in (-1, 0.5), "
+                                      f"got {getattr(self, name)}")
+        if not 0 < self.pore_fraction <= 1:
+            raise PhaseFieldError(f"phase-field parameter 'pore_fraction' must lie in (0, 1], got {self.pore_fraction}")
+
+    @property
+    def thermal_voltage(self) -> float:
+        """RT/F (V)."""
+        return GAS_CONSTANT * self.temperature / FARADAY
+
+    @property
+    def interface_width(self) -> float:
+        """delta = sqrt(2 kappa/W) (m): xi = [1 - tanh(x/delta)]/2 at equilibrium (DESIGN.md B8);
+        the 10-90 % width is 2.2 delta (0.75 um and 1.6 um with the defaults)."""
+        return math.sqrt(2 * self.gradient_coefficient / self.barrier_height)
+
+    @property
+    def surface_energy(self) -> float:
+        """gamma = sqrt(2 kappa W)/6 (J/m^2) of the flat equilibrium interface (DESIGN.md B8)."""
+        return math.sqrt(2 * self.gradient_coefficient * self.barrier_height) / 6
+
+    @property
+    def molar_volume(self) -> float:
+        """1/C_s (m^3/mol): the Li volume per mole in this model, 13.1 cm^3/mol with the defaults
+        (DESIGN.md quotes Omega_Li = 13.0 cm^3/mol, i.e. 4.85 um per mAh/cm^2; 1/C_s gives 4.88 um)."""
+        return 1.0 / self.site_density
+
+    @property
+    def migration_conductivity(self) -> float:
+        """F^2 D_l c0/(RT) (S/m): the Li+ conductivity the Nernst-Planck equation implies in the
+        electrolyte. Chen 2015's liquid (D_l = 3.2e-10, c0 = 1e3, sigma = 1 S/m) is consistent
+        (1.2 S/m); with an SE conductivity of 0.2 S/m it is not (see the module docstring)."""
+        return FARADAY * self.electrolyte_diffusivity * self.bulk_concentration / (self.thermal_voltage)
+
+    def with_consistent_transport(self) -> PhaseFieldParameters:
+        """A copy with D_l = sigma_SE RT/(F^2 c0), so that migration carries exactly the current of
+        the conduction equation (5.3e-11 m^2/s for 0.2 S/m and c0 = 1e3 mol/m^3)."""
+        d = self.electrolyte_conductivity * self.thermal_voltage / (FARADAY * self.bulk_concentration)
+        return dataclasses.replace(self, electrolyte_diffusivity=d)
+
+    def reaction_rate(self, eta, c=1.0):
+        """The Butler-Volmer bracket of the Allen-Cahn equation, exp[(1-alpha) eta/V_T] -
+        c~ exp[-alpha eta/V_T] (negative: deposition), at overpotential ``eta`` (V, numbers/arrays)."""
+        a, vt = self.transfer_coefficient, self.thermal_voltage
+        return np.exp((1 - a) * np.asarray(eta) / vt) - c * np.exp(-a * np.asarray(eta) / vt)
+
+    def planar_front_speed(self, eta: float, c: float = 1.0) -> float:
+        """Speed (m/s, positive = Li grows) of a flat front with uniform eta and c~ when the profile
+        stays at its equilibrium shape: v = -L_eta B kappa/gamma (from integrating the Allen-Cahn
+        equation times d xi/dx across a travelling wave: v int xi'^2 dx = -L_eta B, and
+        int xi'^2 dx = gamma/kappa for the tanh profile; exact for any h with h(1) - h(0) = 1)."""
+        return -self.reaction_constant * self.reaction_rate(eta, c) * self.gradient_coefficient / self.surface_energy
+
+
+@dataclass(frozen=True)
+class FixedField:
+    """Dirichlet value of one field on facet groups, in SI: ``field`` is "xi", "concentration"
+    (c~, -), "potential" (V) or "displacement" (m; then ``component`` selects x/r, y/z, z).
+    ``value``: a number, a Constant or a UFL expression (of x and of :attr:`PhaseFieldDendrite.time`),
+    re-evaluated before every solve."""
+
+    field: str
+    facets: tuple[str, ...]
+    value: object = 0.0
+    component: int | None = None
+
+    def __post_init__(self):
+        if self.field not in FIELDS:
+            raise PhaseFieldError(f"FixedField.field must be one of {FIELDS}, got {self.field!r}")
+        if (self.field == "displacement") != (self.component is not None):
+            raise PhaseFieldError("FixedField.component is needed for (and only for) field 'displacement'")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Volumetric sources (SI) added to the equations, for manufactured solutions: ``xi`` (1/s,
+    added to d xi/dt), ``concentration`` (1/s, added to d c~/dt), ``charge`` (A/m^3, on the
+    right of -div(sigma grad phi) + F C_s d xi/dt = s) and ``body_force`` (N/m^3). UFL expressions
+    of x and of :attr:`PhaseFieldDendrite.time`."""
+
+    xi: object = None
+    concentration: object = None
+    charge: object = None
+    body_force: object = None
+
+
+# ------------------------------------------------------------------------------------------------
+# Pure UFL building blocks of the forms
+# ------------------------------------------------------------------------------------------------
+
+
+def interpolation(xi):
+    """h(xi) = xi^3 (6 xi^2 - 15 xi + 10): h(0) = 0, h(1) = 1, h' = h'' = 0 at both ends."""
+    return xi**3 * (6 * xi**2 - 15 * xi + 10)
+
+
+def interpolation_slope(xi):
+    """h'(xi) = 30 xi^2 (1 - xi)^2."""
+    return 30 * xi**2 * (1 - xi) ** 2
+
+
+def double_well_slope(xi):
+    """g'(xi)/W = 2 xi (1 - xi)(1 - 2 xi) for g = W xi^2 (1 - xi)^2."""
+    return 2 * xi * (1 - xi) * (1 - 2 * xi)
+
+
+def phase_property(xi, li_value, se_value, solid_fraction, pore_fraction):
+    """h P_Li + (1 - h) [rho + (1 - rho) delta] P_SE: Li, SE, or a nearly empty pore."""
+    h = interpolation(xi)
+    return h * li_value + (1 - h) * (solid_fraction + (1 - solid_fraction) * pore_fraction) * se_value
+
+
+def lame(youngs_modulus, poisson_ratio):
+    """(lambda, mu) of an isotropic material (3D/plane-strain constants)."""
+    nu = poisson_ratio
+    return youngs_modulus * nu / ((1 + nu) * (1 - 2 * nu)), youngs_modulus / (2 * (1 + nu))
+
+
+def elastic_terms(eps, xi, solid_fraction, li: tuple, se: tuple, eigenstrain, pore_fraction):
+    """Stress and d f_el/d xi for the 3x3 total strain ``eps``, with ``li`` = (lambda, mu) of Li,
+    ``se`` = (lambda, mu) of the SE (any consistent unit: Pa, or units of W) and the linear
+    deposition eigenstrain eps0 h(xi) I. Returns (sigma, d f_el/d xi) in the unit of the moduli."""
+    other = solid_fraction + (1 - solid_fraction) * pore_fraction  # SE, or a nearly empty pore
+    h, hp = interpolation(xi), interpolation_slope(xi)
+    lam = h * li[0] + (1 - h) * other * se[0]
+    mu = h * li[1] + (1 - h) * other * se[1]
+    dlam, dmu = hp * (li[0] - other * se[0]), hp * (li[1] - other * se[1])
+    identity = ufl.Identity(3)
+    e = eps - eigenstrain * h * identity
+    sigma = lam * ufl.tr(e) * identity + 2 * mu * e
+    drive = 0.5 * dlam * ufl.tr(e) ** 2 + dmu * ufl.inner(e, e) - eigenstrain * hp * ufl.tr(sigma)
+    return sigma, drive
+
+
+def scaled_groups(p: PhaseFieldParameters) -> dict[str, float]:
+    """The dimensionless groups of the forms (see the module docstring)."""
+    l0, t0, W, vt = LENGTH_SCALE, TIME_SCALE, p.barrier_height, p.thermal_voltage
+    lam_li, mu_li = lame(p.li_youngs_modulus / W, p.li_poisson_ratio)
+    lam_se, mu_se = lame(p.se_youngs_modulus / W, p.se_poisson_ratio)
+    charge = vt * t0 / (FARADAY * p.site_density * l0**2)
+    return {
+        "mobility": p.interface_mobility * W * t0,  # L_sigma^
+        "gradient": p.gradient_coefficient / (W * l0**2),  # kappa^
+        "reaction": p.reaction_constant * t0,  # L_eta^
+        "alpha": p.transfer_coefficient,
+        "equilibrium": p.equilibrium_potential / vt,  # E_eq/V_T
+        "inverse_thermal_voltage": 1.0 / vt,  # 1/V_T (1/V)
+        "sites": p.site_density / p.bulk_concentration,  # C_s/c0
+        "d_li": p.li_diffusivity * t0 / l0**2,
+        "d_se": p.electrolyte_diffusivity * t0 / l0**2,
+        "sigma_li": p.li_conductivity * charge,
+        "sigma_se": p.electrolyte_conductivity * charge,
+        "pore": p.pore_fraction,
+        "lambda_li": lam_li, "mu_li": mu_li, "lambda_se": lam_se, "mu_se": mu_se,
+        "eigenstrain": p.deposition_strain,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# The problem
+# ------------------------------------------------------------------------------------------------
+
+
+class PhaseFieldDendrite:
+    """Li electrodeposition by phase field on the mesh of ``tm`` (plane strain, axisymmetric or 3D).
+
+    ``anode``: facet groups of the Li current collector (phi = ``voltage``, V; a number or a
+    Constant that may change between steps); ``counter``: facet groups of the counter electrode
+    (phi = 0, c~ = 1). ``initial_xi`` and ``initial_concentration``: numbers, callables of x or
+    UFL expressions (Functions included); ``initial_potential`` (V, a number or UFL expression;
+    default: the anode voltage) is only the first Newton guess. ``solid_fraction`` rho: None
+    (all solid), a number, a UFL expression or a Function (e.g. DG0 from
+    :func:`ssbx.fem.elasticity.cellwise` with 0 in the "pore" cells). ``mechanics``: solve for u
+    (then ``fixed_displacements`` and ``pressures`` apply). ``time``: the clock (a Constant, s) to
+    share with time-dependent boundary values and sources. ``quadrature_degree`` of the volume
+    integrals (4 integrates the double-well and P1 products exactly; the tests converge at the P1
+    rate with it).
+
+    Use: ``step(dt)`` then ``accept()`` (or ``reject()``), or ``run(t_end, StepControl(...))``.
+    Diagnostics that read the step's residual (:meth:`current`, :meth:`ion_supply`,
+    :meth:`plating_current`) refer to the last step only between ``step`` and ``accept``;
+    ``accept`` books them in :attr:`history`.
+    """
+
+    def __init__(self, tm: TaggedMesh, params: PhaseFieldParameters = PhaseFieldParameters(), *,
+                 anode: Sequence[str] = (), counter: Sequence[str] = (), voltage: float | fem.Constant = 0.0,
+                 initial_xi: object = 0.0, initial_concentration: object = 1.0, initial_potential: object = None,
+                 solid_fraction: object = None, mechanics: bool = False,
+                 fixed_displacements: Sequence[FixedComponent] = (),
+                 pressures: Sequence[NormalPressure] = (), fixed: Sequence[FixedField] = (),
+                 sources: Sources = Sources(), max_xi_change: float = 0.5, prefix: str = "phase_field_",
+                 solver: str = "newton_direct", solver_overrides: dict | None = None,
+                 time: fem.Constant | None = None, quadrature_degree: int = 4):
+        tm.require(facets=[*anode, *counter, *(f for b in fixed for f in b.facets),
+                           *(f for b in fixed_displacements for f in b.facets),
+                           *(f for b in pressures for f in b.facets)])
+        if (fixed_displacements or pressures) and not mechanics:
+            raise PhaseFieldError("fixed_displacements/pressures given but mechanics=False")
+        if any(f.field == "displacement" for f in fixed) and not mechanics:
+            raise PhaseFieldError("FixedField on 'displacement' needs mechanics=True")
+        if not (anode or counter or any(f.field == "potential" for f in fixed)):
+            raise PhaseFieldError("the potential needs a fixed value somewhere: give anode, counter or a "
+                                  "FixedField('potential', ...)")
+        if not max_xi_change > 0:
+            raise PhaseFieldError(f"max_xi_change must be positive, got {max_xi_change}")
+        mismatch = params.migration_conductivity / params.electrolyte_conductivity
+        if not 0.5 < mismatch < 2:
+            log.warning("Nernst-Planck migration carries %.2g x the current of the SE conductivity "
+                        "(%.3g vs %.3g S/m): Li+ will pile up at (or drain from) the interface; "
+                        "PhaseFieldParameters.with_consistent_transport() makes them agree",
+                        mismatch, params.migration_conductivity, params.electrolyte_conductivity)
+        self.tm, self.params, self.mechanics = tm, params, mechanics
+        self.anode, self.counter = tuple(anode), tuple(counter)
+        self.max_xi_change = max_xi_change
+        msh = tm.mesh
+        tdim, gdim = msh.topology.dim, msh.geometry.dim
+        p = params
+        l0, t0, W, vt = LENGTH_SCALE, TIME_SCALE, p.barrier_height, p.thermal_voltage
+        self._vt = vt
+        # volumes and areas in units of l0 (plane: per unit depth)
+        self._volume_scale = l0 ** (2 if tm.kind == kinematics.PLANE else 3)
+        self._area_scale = self._volume_scale / l0
+
+        p1 = basix.ufl.element("Lagrange", msh.basix_cell(), 1)
+        parts = [p1, p1, p1]
+        if mechanics:
+            parts.append(basix.ufl.element("Lagrange", msh.basix_cell(), 1, shape=(gdim,)))
+        self.W = fem.functionspace(msh, basix.ufl.mixed_element(parts))
+        self.w = fem.Function(self.W, name="phase_field_state")
+        self.w_old = fem.Function(self.W, name="phase_field_state_old")
+        # s, at the end of the step being solved; may be shared with time-dependent BCs and sources
+        self.time = time if time is not None else fem.Constant(msh, default_scalar_type(0.0))
+        self.dt = fem.Constant(msh, default_scalar_type(1.0))  # s
+        self.t = float(self.time.value)
+        self.voltage = voltage if isinstance(voltage, fem.Constant) else fem.Constant(msh, default_scalar_type(voltage))
+        # The potential unknown is psi = (phi - phi_ref)/V_T with phi_ref the anode voltage: the
+        # metal attached to the anode then sits at psi ~ 0, where round-off in psi times the huge
+        # sigma_Li^ (3.5e7) does not put a floor of ~1e-7 under the Newton residual.
+        self._phi_ref = self.voltage if self.anode else fem.Constant(msh, default_scalar_type(0.0))
+        self.solid_fraction = 1.0 if solid_fraction is None else solid_fraction
+        rho = self.solid_fraction
+        self._spaces = []  # (V_i, dofs of W holding V_i's dofs, block-expanded), per field
+        for i in range(len(parts)):
+            V, maps = self.W.sub(i).collapse()
+            self._spaces.append((V, np.asarray(maps[0] if isinstance(maps, list) else maps, dtype=np.int32)))
+
+        xi, c, phi = ufl.split(self.w)[:3]
+        xi_n, c_n = ufl.split(self.w_old)[:2]
+        tests = ufl.TestFunctions(self.W)
+        v, r, q = tests[:3]
+        wt = kinematics.volume_weight(msh, tm.kind)
+        # UFL estimates degree 15 for these integrands (quintic h, exponentials): far more points
+        # than P1 accuracy needs and ~10x the assembly time
+        if not (isinstance(quadrature_degree, int) and quadrature_degree >= 2):
+            raise PhaseFieldError(f"quadrature_degree must be an integer >= 2, got {quadrature_degree!r}")
+        dx = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": quadrature_degree})
+        jac = wt / self._volume_scale  # dV in units of l0^3 (plane: l0^2)
+
+        def grad(f):  # gradient in units of 1/l0
+            return l0 * ufl.grad(f)
+
+        # every group is a Constant: one compiled form serves all parameter sets and meshes
+        k = {name: fem.Constant(msh, default_scalar_type(v)) for name, v in scaled_groups(p).items()}
+        self._groups = k
+        dt = self.dt / t0
+        xi_rate = (xi - xi_n) / dt
+        # Allen-Cahn with Butler-Volmer, eta^ = (phi - E_eq)/V_T = psi + (phi_ref - E_eq)/V_T
+        eta = phi + self._phi_ref * k["inverse_thermal_voltage"] - k["equilibrium"]
+        bracket = ufl.exp((1 - k["alpha"]) * eta) - c * ufl.exp(-k["alpha"] * eta)
+        drive = double_well_slope(xi)
+        self._stress = None
+        if mechanics:
+            u = ufl.split(self.w)[3]
+            vu = tests[3]
+            eps = kinematics.strain(l0 * u, tm.kind, msh)  # u^ = u/l0; the SI gradient makes it a strain
+            sigma, f_el = elastic_terms(eps, xi, rho, (k["lambda_li"], k["mu_li"]), (k["lambda_se"], k["mu_se"]),
+                                        k["eigenstrain"], k["pore"])
+            self._stress = sigma  # units of W
+            drive = drive + f_el
+        F_xi = (xi_rate + k["mobility"] * drive + k["reaction"] * interpolation_slope(xi) * bracket) * v * jac * dx \
+            + k["mobility"] * k["gradient"] * ufl.inner(grad(xi), grad(v)) * jac * dx
+        # Nernst-Planck (flux in units c0 l0/t0) with the Li consumed by the deposit
+        D = phase_property(xi, k["d_li"], k["d_se"], rho, k["pore"])
+        F_c = ((c - c_n) / dt + k["sites"] * xi_rate) * r * jac * dx \
+            + D * ufl.inner(grad(c) + c * grad(phi), grad(r)) * jac * dx
+        # charge (current in units F C_s l0/t0)
+        sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore"])
+        F_phi = sig * ufl.inner(grad(phi), grad(q)) * jac * dx + xi_rate * q * jac * dx
+        if sources.xi is not None:
+            F_xi -= sources.xi * t0 * v * jac * dx
+        if sources.concentration is not None:
+            F_c -= sources.concentration * t0 * r * jac * dx
+        if sources.charge is not None:
+            F_phi -= sources.charge * t0 / (FARADAY * p.site_density) * q * jac * dx
+        F = F_xi + F_c + F_phi
+        if mechanics:
+            F += ufl.inner(sigma, kinematics.strain(l0 * vu, tm.kind, msh)) * jac * dx
+            for pr in pressures:  # traction -p n (Pa) on the facets
+                n = ufl.FacetNormal(msh)
+                F += pr.pressure / W * ufl.dot(n, vu) * (wt / self._area_scale) * measure(tm, facets=pr.facets)
+            if sources.body_force is not None:
+                F -= ufl.dot(sources.body_force * l0 / W, vu) * jac * dx
+        self.F = F
+        self._residual = fem.form(F)
+
+        # Dirichlet conditions: SI values, scaled and re-interpolated before every solve
+        specs = [FixedField("potential", self.anode, self.voltage)] if self.anode else []
+        if self.counter:
+            specs += [FixedField("potential", self.counter, 0.0), FixedField("concentration", self.counter, 1.0)]
+        specs += list(fixed)
+        specs += [FixedField("displacement", b.facets, b.value, b.component) for b in fixed_displacements]
+        self.bcs, self._bc_updates = [], []
+        fdim = tdim - 1
+        for s in specs:
+            sub, scale = self._subspace(s)
+            Vs = sub.collapse()[0]
+            g = fem.Function(Vs)
+            facets = np.unique(np.concatenate([tm.facets(f) for f in s.facets])) if s.facets else np.zeros(0, np.int32)
+            dofs = fem.locate_dofs_topological((sub, Vs), fdim, facets)
+            self.bcs.append(fem.dirichletbc(g, dofs, sub))
+            value = s.value
+            if s.field == "potential":
+                value = ufl.as_ufl(value) - self._phi_ref
+            if isinstance(value, (int, float)):
+                g.x.array[:] = value / scale
+            else:
+                expr = fem.Expression(ufl.as_ufl(value) / scale, Vs.element.interpolation_points)
+                self._bc_updates.append((g, expr))
+
+        # initial state
+        self._set_initial(0, initial_xi)
+        self._set_initial(1, initial_concentration)
+        if initial_potential is not None:  # only a Newton guess: no time derivative acts on phi
+            self._set_initial(2, (ufl.as_ufl(initial_potential) - self._phi_ref) / vt)
+        self._update_bcs()
+        for bc in self.bcs:
+            bc.set(self.w.x.array)
+        self.w.x.scatter_forward()
+        self.w_old.x.array[:] = self.w.x.array
+
+        # Converged on a relative decrease, an absolute floor of the O(1)-scaled residual, or a
+        # vanishing step. Full Newton steps: the residual norm often rises in the first iteration
+        # (the Butler-Volmer exponentials) before quadratic convergence, and a backtracking search
+        # then crawls; a failed step is cut by the time stepping instead.
+        self._opts = solver_options(solver, {"snes_rtol": 1e-10, "snes_atol": 1e-11, "snes_stol": 1e-14,
+                                             "snes_max_it": 25, "snes_linesearch_type": "basic",
+                                             **(solver_overrides or {})})
+        self._prefix = prefix
+        self.problem = self._new_problem()
+        self.iterations = 0
+        self.counters = {"steps": 0, "newton": 0, "krylov": 0, "rejected": 0}
+        self.history: list[dict] = []
+        self._plated_charge = 0.0
+        self._counter_charge = 0.0
+        self._li = {"new": compiled_integral(tm, xi), "old": compiled_integral(tm, xi_n)}
+        self._li_h = compiled_integral(tm, interpolation(xi))
+        self._ions = compiled_integral(tm, c)
+        self._dg0 = fem.functionspace(msh, ("DG", 0))
+        self._xi_cell = fem.Function(self._dg0)
+        self._xi_cell_expr = fem.Expression(xi, self._dg0.element.interpolation_points)
+        self._nodal = {}
+        self._cell_volumes = None
+
+    # -- set-up helpers --------------------------------------------------------------------------------
+    def _subspace(self, s: FixedField):
+        """(subspace of W, SI -> internal scale) of a fixed field."""
+        if s.field == "xi":
+            return self.W.sub(0), 1.0
+        if s.field == "concentration":
+            return self.W.sub(1), 1.0
+        if s.field == "potential":
+            return self.W.sub(2), self._vt
+        gdim = self.tm.mesh.geometry.dim
+        if not 0 <= s.component < gdim:
+            raise PhaseFieldError(f"displacement component {s.component} out of range for a {gdim}D mesh")
+        return self.W.sub(3).sub(s.component), LENGTH_SCALE
+
+    def _set_initial(self, index: int, value) -> None:
+        V, dofs = self._spaces[index]
+        f = fem.Function(V)
+        if isinstance(value, (int, float)):
+            f.x.array[:] = value
+        elif isinstance(value, fem.Function) or isinstance(value, ufl.core.expr.Expr):
+            f.interpolate(fem.Expression(ufl.as_ufl(value), V.element.interpolation_points))
+        elif callable(value):
+            f.interpolate(value)
+        else:
+            raise PhaseFieldError(f"initial value of field {FIELDS[index]!r} must be a number, callable or UFL "
+                                  f"expression, got {type(value).__name__}")
+        self.w.x.array[dofs] = f.x.array
+
+    def _update_bcs(self) -> None:
+        for g, expr in self._bc_updates:
+            g.interpolate(expr)
+
+    def _new_problem(self) -> NonlinearProblem:
+        prob = NonlinearProblem(self.F, self.w, bcs=self.bcs, petsc_options_prefix=self._prefix,
+                                petsc_options=self._opts)
+        self._factor_options(keep=False)  # (DOLFINx 0.11.0 leaves its options in the database)
+        self._factor_options_pending = True
+        return prob
+
+    def _factor_options(self, keep: bool) -> None:
+        """MUMPS reads its options when the factor is first created (see keep_factor_options); put
+        them in the database just before the solve and take them out once used, so a problem that
+        never factors (converged on its first residual) leaves no unused options behind."""
+        if keep:
+            keep_factor_options(self._prefix, self._opts)
+        else:
+            from petsc4py import PETSc
+
+            db = PETSc.Options()
+            for key in self._opts:
+                if key.startswith("mat_mumps_"):
+                    db.delValue(f"{self._prefix}{key}")
+
+    # -- time stepping ---------------------------------------------------------------------------------
+    def step(self, dt: float) -> int:
+        """Advance from the accepted state by ``dt`` (s). Returns the Newton iterations; raises
+        :class:`PhaseFieldDivergedError` if Newton fails or xi changes by more than
+        ``max_xi_change`` (the state is then undefined: call :meth:`reject`)."""
+        from petsc4py import PETSc
+
+        if not dt > 0:
+            raise PhaseFieldError(f"time step must be positive, got {dt}")
+        self.dt.value = dt
+        self.time.value = self.t + dt
+        self._update_bcs()
+        # start on the prescribed values, so the boundary rows do not dominate the first residual
+        for bc in self.bcs:
+            bc.set(self.w.x.array)
+        self.w.x.scatter_forward()
+        if self._factor_options_pending:
+            self._factor_options(keep=True)
+        try:
+            self.problem.solve()
+        except PETSc.Error as e:  # vectors stay read-locked after an error inside SNES: start afresh
+            self._factor_options(keep=False)
+            self.problem = self._new_problem()
+            raise PhaseFieldDivergedError(f"phase field: PETSc error in the solve at t = {self.t + dt:.6g} s "
+                                          f"(dt = {dt:.3g} s): {e}") from e
+        snes = self.problem.solver
+        if self._factor_options_pending:
+            self._factor_options(keep=False)
+            self._factor_options_pending = snes.getLinearSolveIterations() == 0  # not factored yet
+        self.iterations = snes.getIterationNumber()
+        self.counters["newton"] += self.iterations
+        self.counters["krylov"] += snes.getLinearSolveIterations()
+        reason = snes.getConvergedReason()
+        finite = self.tm.comm.allreduce(bool(np.all(np.isfinite(self.w.x.array))), op=MPI.LAND)
+        if reason <= 0 or not finite:
+            raise PhaseFieldDivergedError(f"phase field: Newton failed at t = {self.t + dt:.6g} s (dt = {dt:.3g} s, "
+                                          f"SNES reason {reason}, {self.iterations} iterations)")
+        change = self.max_change("xi")
+        if change > self.max_xi_change:
+            raise PhaseFieldDivergedError(f"phase field: xi changed by {change:.3g} > max_xi_change "
+                                          f"{self.max_xi_change} at t = {self.t + dt:.6g} s (dt = {dt:.3g} s)")
+        return self.iterations
+
+    def accept(self) -> dict:
+        """Make the solved state the accepted one; book the step and return its diagnostics."""
+        dt = float(self.dt.value)
+        row = {"t": self.t + dt, "dt": dt, "newton": self.iterations, "xi_change": self.max_change("xi")}
+        row["plating_current"] = self.plating_current()
+        self._plated_charge += row["plating_current"] * dt
+        if self.counter:
+            row["leakage_current"] = self.leakage_current()
+            self._counter_charge += row["leakage_current"] * dt
+        if self.anode:
+            row["anode_current"] = self.current(self.anode)
+        row["li_volume"] = self.li_volume()
+        row["plated_charge"] = self._plated_charge
+        row["counter_charge"] = self._counter_charge
+        self.t += dt
+        self.w_old.x.array[:] = self.w.x.array
+        self.counters["steps"] += 1
+        self.history.append(row)
+        return row
+
+    def reject(self) -> None:
+        """Return to the accepted state."""
+        self.w.x.array[:] = self.w_old.x.array
+        self.counters["rejected"] += 1
+
+    def run(self, t_end: float, control: StepControl, *, on_step: Callable[[dict], None] | None = None,
+            stop: Callable[[], bool] = lambda: False, checkpoint_dir: str | Path | None = None) -> dict:
+        """Integrate to ``t_end`` (s) with adaptive steps; ``on_step(row)`` after each accepted step,
+        ``stop()`` ends the run early (e.g. on a short). Raises
+        :class:`ssbx.fem.timestepping.SolveDivergedError` (after saving a checkpoint to
+        ``checkpoint_dir``, if given) when the step cannot be cut further."""
+
+        def advance(t, dt):
+            try:
+                self.step(dt)
+            except PhaseFieldDivergedError as e:
+                log.info("%s", e)
+                return False
+            return True
+
+        def accept(t):
+            row = self.accept()
+            if on_step is not None:
+                on_step(row)
+
+        return run_adaptive(self.t, t_end, control, advance, accept, self.reject,
+                            lambda t: self.checkpoint(checkpoint_dir), iterations=lambda: self.iterations, stop=stop)
+
+    def checkpoint(self, directory: str | Path | None) -> str:
+        """Save the accepted state (any-rank restart with :func:`ssbx.fem.io.load_checkpoint`)."""
+        if directory is None:
+            return "(no checkpoint directory)"
+        from ssbx.fem.io import save_checkpoint
+
+        path = Path(directory) / f"phase_field_t{self.t:.6g}.npz"
+        save_checkpoint(path, {"state": self.w_old}, {"t": self.t, "counters": self.counters})
+        return str(path)
+
+    def restore(self, path: str | Path) -> dict:
+        """Load a :meth:`checkpoint` (written on any number of ranks) as the accepted state."""
+        from ssbx.fem.io import load_checkpoint
+
+        meta = load_checkpoint(Path(path), {"state": self.w_old})
+        self.w.x.array[:] = self.w_old.x.array
+        self.t = float(meta["t"])
+        self.time.value = self.t
+        return meta
+
+    # -- fields (SI) ----------------------------------------------------------------------------------
+    def _collapsed(self, index: int, which: str = "new") -> tuple[fem.FunctionSpace, np.ndarray]:
+        V, dofs = self._spaces[index]
+        src = self.w if which == "new" else self.w_old
+        return V, src.x.array[dofs]
+
+    def field(self, name: str) -> fem.Function:
+        """A P1 Function of the current state in SI: "xi", "concentration" (c~), "potential" (V),
+        "displacement" (m). The same object is refreshed on every call."""
+        index = FIELDS.index(name)
+        if index == 3 and not self.mechanics:
+            raise PhaseFieldError("no displacement: the problem was built with mechanics=False")
+        V, vals = self._collapsed(index)
+        f = self._nodal.get(name)
+        if f is None:
+            f = self._nodal[name] = fem.Function(V, name=name)
+        if index == 2:
+            f.x.array[:] = vals * self._vt + float(self._phi_ref.value)
+        else:
+            f.x.array[:] = vals * (LENGTH_SCALE if index == 3 else 1.0)
+        return f
+
+    def output_functions(self) -> list[fem.Function]:
+        """P1 fields in SI (xi, concentration, potential[, displacement]) and, with mechanics, the
+        DG0 hydrostatic pressure (Pa), refreshed from the current state: hand them to a VTXWriter
+        once and call this again before every write."""
+        out = [self.field(name) for name in FIELDS[: 4 if self.mechanics else 3]]
+        if self.mechanics:
+            if "pressure" not in self._nodal:
+                self._nodal["pressure"] = fem.Function(self._dg0, name="pressure")
+                points = self._dg0.element.interpolation_points
+                self._pressure_expr = fem.Expression(self.hydrostatic_pressure(), points)
+            self._nodal["pressure"].interpolate(self._pressure_expr)
+            out.append(self._nodal["pressure"])
+        return out
+
+    def max_change(self, name: str = "xi") -> float:
+        """max |new - accepted| of a field over the mesh (internal units), the same on all ranks."""
+        index = FIELDS.index(name)
+        dofs = self._spaces[index][1]
+        local = float(np.max(np.abs(self.w.x.array[dofs] - self.w_old.x.array[dofs]), initial=0.0))
+        return self.tm.comm.allreduce(local, op=MPI.MAX)
+
+    def stress(self):
+        """Cauchy stress (Pa) as a 3x3 UFL tensor (mechanics only)."""
+        if self._stress is None:
+            raise PhaseFieldError("no stress: the problem was built with mechanics=False")
+        return self.params.barrier_height * self._stress
+
+    def hydrostatic_pressure(self):
+        """-tr(sigma)/3 (Pa), UFL (positive in compression)."""
+        return -ufl.tr(self.stress()) / 3
+
+    # -- diagnostics (allreduced, SI; plane: per metre of depth) ---------------------------------------
+    def li_volume(self, which: str = "new") -> float:
+        """int xi dV (m^3; plane m^2): the Li volume of this model (its amount is C_s times it)."""
+        return self._li[which]()
+
+    def li_amount(self, which: str = "new") -> float:
+        """C_s int xi dV (mol; plane mol/m)."""
+        return self.params.site_density * self.li_volume(which)
+
+    def li_volume_interpolated(self) -> float:
+        """int h(xi) dV (m^3; plane m^2): the volume the material properties see."""
+        return self._li_h()
+
+    def ion_amount(self) -> float:
+        """c0 int c~ dV (mol; plane mol/m): Li+ in the electrolyte."""
+        return self.params.bulk_concentration * self._ions()
+
+    def plating_current(self) -> float:
+        """F C_s d/dt int xi of the last step (A; plane A/m; > 0 while Li grows)."""
+        return FARADAY * (self.li_amount("new") - self.li_amount("old")) / float(self.dt.value)
+
+    def current(self, facets: Sequence[str]) -> float:
+        """Conventional current (A; plane A/m) INTO the domain through facet groups with a fixed
+        potential, from the assembled charge residual (exact for the discrete solution)."""
+        r = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(2), facets)
+        return r * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE
+
+    def leakage_current(self) -> float:
+        """Current entering at the counter electrode (A; plane A/m): the ionic current drawn from it
+        while Li plates, jumping by orders of magnitude once a Li path (sigma_Li) bridges the cell."""
+        if not self.counter:
+            raise PhaseFieldError("no counter electrode facets were given")
+        return self.current(self.counter)
+
+    def ion_supply(self, facets: Sequence[str]) -> float:
+        """Li+ entering through facet groups with a fixed concentration (mol/s; plane mol/(m s))."""
+        r = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(1), facets)
+        return r * self.params.bulk_concentration * self._volume_scale / TIME_SCALE
+
+    def connectivity(self, threshold: float = 0.5) -> LiConnectivity:
+        """Clusters of Li (cells with xi > ``threshold`` at the midpoint): dead Li (clusters not
+        touching the anode facets) and shorts (a cluster touching anode and counter facets)."""
+        self._xi_cell.interpolate(self._xi_cell_expr)
+        n_own = self.tm.mesh.topology.index_map(self.tm.mesh.topology.dim).size_local
+        li = self._xi_cell.x.array[:n_own] > threshold
+        anode = np.concatenate([self.tm.facets(f) for f in self.anode]) if self.anode else np.zeros(0, np.int32)
+        counter = np.concatenate([self.tm.facets(f) for f in self.counter]) if self.counter else np.zeros(0, np.int32)
+        if self._cell_volumes is None:
+            self._cell_volumes = cell_volumes(self.tm)
+        return li_connectivity(self.tm, li, anode, counter, self._cell_volumes)
+
+
+__all__ = ["FIELDS", "LENGTH_SCALE", "TIME_SCALE", "FixedField", "PhaseFieldDendrite", "PhaseFieldDivergedError",
+           "PhaseFieldError", "PhaseFieldParameters", "Sources", "double_well_slope", "elastic_terms",
+           "interpolation", "interpolation_slope", "lame", "phase_property", "scaled_groups"]
