@@ -5,7 +5,10 @@
   1 mA/cm^2 (Butler-Volmer on both faces: nonlinear Robin conditions, an outer secant on the
   electrode potential);
 * ``intercalation``: Li diffusion into a 25 um graphite layer with Ecker's D(x) under a constant
-  flux, 20 backward-Euler steps.
+  flux, 20 backward-Euler steps;
+* ``interlayer``: the ``mixed_conduction`` workload, SE / 25 um graphite with two tortuous pores /
+  Li (IntercalationConduction: phi and x, Li0 sites with nucleation), 20 steps of 10 s at
+  0.2 mA/cm^2; "cells across" n means a pore-wall mesh size of 37.5 um / n.
 Baseline: a plain DOLFINx P1 Poisson solve with the same number of unknowns on a unit square,
 same solver, same run. Run: ``python benchmarks/transport.py`` or under ``mpiexec -n 2``. Prints
 dofs, Newton and Krylov iterations per step, time per step, dofs/s and the ratio to the
@@ -24,8 +27,10 @@ from dolfinx.fem.petsc import LinearProblem
 from ssbx.fem import graphite
 from ssbx.fem.conduction import Electrode, IonicConduction
 from ssbx.fem.diffusion import Diffusion, Flux
-from ssbx.fem.kinetics import ButlerVolmer
+from ssbx.fem.intercalation import IntercalationConduction, IntercalationHost, LithiumSite
+from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
 from ssbx.fem.solvers import solver_options
+from ssbx.geometries.interlayer import Interlayer, build_interlayer
 from ssbx.geometries.strip import build_strip
 
 UM = 1e-6
@@ -63,6 +68,27 @@ def intercalation(comm, n):
     return diff.V.dofmap.index_map.size_global, 20, its, ksp, t1 - t0, t2 - t1
 
 
+def interlayer(comm, n):
+    t0 = time.perf_counter()
+    tm = build_interlayer(comm, Interlayer(), mesh_size=37.5 * UM / n)
+    i = fem.Constant(tm.mesh, 2.0)
+    bv = ButlerVolmer(exchange_current=20.0)
+    sites = {"foil": LithiumSite(("li_interlayer_interface",), bv),
+             "pores": LithiumSite(("interlayer_pore_interface",), bv),
+             "se": LithiumSite(("interlayer_se_interface",), bv, nucleation=NucleationBarrier(0.02))}
+    host = IntercalationHost(("interlayer",), ButlerVolmer(exchange_current=10.0), specific_area=8e5)
+    ic = IntercalationConduction(tm, {"se": 0.2}, host, sites, (("se_top",), i), initial_fraction=0.5,
+                                 prefix=f"bench_il_{n}_")
+    t1 = time.perf_counter()
+    its = 0
+    for _ in range(20):
+        its += ic.step(10.0)
+        ic.accept()
+    t2 = time.perf_counter()
+    ic.close()
+    return ic.W.dofmap.index_map.size_global * ic.W.dofmap.index_map_bs, 20, its, its, t1 - t0, t2 - t1
+
+
 def plain_poisson(comm, dofs):
     k = max(2, int(np.sqrt(dofs)) - 1)
     msh = mesh.create_unit_square(comm, k, k)
@@ -80,7 +106,7 @@ def plain_poisson(comm, dofs):
 def main():
     comm = MPI.COMM_WORLD
     rows = []
-    for name, fn in (("conduction", conduction), ("intercalation", intercalation)):
+    for name, fn in (("conduction", conduction), ("intercalation", intercalation), ("interlayer", interlayer)):
         fn(comm, 8), plain_poisson(comm, 100)  # warm-up: JIT compilation is not what we measure
         for n in (50, 100, 200):
             dofs, steps, its, ksp, ta, ts = fn(comm, n)

@@ -61,7 +61,7 @@ from ssbx.fem.boundary import compiled_integral, measure
 from ssbx.fem.conduction import ConductionDivergedError
 from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
 from ssbx.fem.materials import FARADAY
-from ssbx.fem.solvers import keep_factor_options, solver_options
+from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
 QUADRATURE_DEGREE = 4  # one rule for the residual and its bookkeeping integrals (exact balance)
@@ -238,9 +238,15 @@ class IntercalationConduction:
         return two
 
     def _build_problem(self):
+        if getattr(self, "problem", None) is not None:
+            release(self.problem)
         self.problem = NonlinearProblem(self.F, self.w, petsc_options_prefix=self._prefix,
                                         petsc_options=self._opts)
         keep_factor_options(self._prefix, self._opts)
+
+    def close(self) -> None:
+        """Free the solver's PETSc objects (collective: call on every rank at the same point)."""
+        release(self.problem)
 
     # -- state --------------------------------------------------------------------------------
     @property

@@ -66,3 +66,15 @@ def keep_factor_options(prefix: str, opts: dict) -> None:
     for key, value in opts.items():
         if key.startswith("mat_mumps_"):
             db[f"{prefix}{key}"] = value
+
+
+def release(problem) -> None:
+    """Destroy the PETSc objects of a ``dolfinx.fem.petsc.NonlinearProblem`` now. Call it on every
+    rank at the same point. Otherwise the objects go when the Python object is collected: a
+    NonlinearProblem sits in a reference cycle with its SNES callbacks, so that happens when each
+    rank's garbage collector happens to run, and the collective destroy then deadlocks. (Its own
+    ``__del__`` later destroys the emptied handles again, which is a no-op.)"""
+    for name in ("_snes", "_A", "_b", "_x", "_P_mat"):
+        obj = getattr(problem, name, None)
+        if obj is not None:
+            obj.destroy()

@@ -462,6 +462,7 @@ def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
                  last["zone_thickness"] * 1e6)
         history.flush()
     fields.close()
+    ic.close()  # collective: before the rank-0 post-processing
     wall_rows = attribute_wall(fields.wall_rows, walls_oc) if comm.rank == 0 else []
     rows = attribute(history.rows)
     history.rows = rows
@@ -476,7 +477,7 @@ def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
     if comm.rank == 0 and cfg.figure:
         plot(rows, wall_rows, fields.maps, cfg, cell, out.file("mixed_conduction.png"))
     results = comm.bcast(results, root=0)
-    results.update(pore_fill=cell.fill, dofs=ic.W.dofmap.index_map.size_global * 2,
+    results.update(pore_fill=cell.fill, dofs=ic.W.dofmap.index_map.size_global * ic.W.dofmap.index_map_bs,
                    newton_total=ic.counters["newton"], steps=ic.counters["steps"])
     comm.barrier()
     return results
@@ -507,7 +508,10 @@ class Snapshots:
         self.maps.append((charge_time, gather_vertex_values(cell.eta_t, cell.tm.mesh, cell.tm.cells("interlayer"))))
 
     def close(self) -> None:
+        # drop the writer now: a VTKFile that is collected after the result folder has been
+        # renamed rewrites its .pvd under the old (.partial) name
         self.writer.close()
+        self.writer = None
 
 
 def attribute_wall(charge: list[dict], open_circuit: dict) -> list[dict]:
@@ -657,13 +661,17 @@ def plot(rows, wall_rows, snapshots, cfg: Config, cell: InterlayerCell, path) ->
     ax.set_title("plating along the Li$^0$-filled pore wall")
     ax.legend(fontsize=7)
     ax = axes[1, 2]
-    for k in range(len(cell.pores)):
-        ax.plot(allt, [r[f"column_pore{k}"] * 1e6 for r in rows], label=f"pore {k}")
-    ax.axhline(cell.columns.length[0] * 1e6, color="0.5", ls=":", lw=0.8)
-    ax.axvline(0, color="0.5", ls=":", lw=0.8)
-    ax.set_xlabel("time from start of charge (min; < 0: rest)")
-    ax.set_ylabel("Li$^0$ column length along the pore (um)")
-    ax.set_title("pore Li$^0$ (dotted: pore length)")
+    # where the charge went: attributed share x applied current, integrated in time
+    t = np.array([r["charge_time"] for r in charge])
+    area = cfg.width  # plane section: per m of depth -> per m^2 of electrode over the width
+    for key, label, style in (("intercalation", "intercalated", "C0-"), ("plating_pores", "on pore Li$^0$", "C1-"),
+                              ("nucleation_interface", "new Li$^0$ at interlayer/SE", "C3-")):
+        rate = np.array([r[f"share_{key}"] * r["applied_current"] for r in charge]) / area
+        q = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(t))]) if len(t) > 1 else 0 * t
+        ax.plot(t / 60, q / 3.6e4, style, label=label)  # C/m^2 -> mAh/cm^2
+    ax.set_xlabel("charge time (min)")
+    ax.set_ylabel("charge (mAh/cm$^2$)")
+    ax.set_title("where the charge went")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

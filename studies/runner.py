@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import os
 import re
 import subprocess
@@ -125,6 +126,9 @@ def run_case(case: Case, comm: MPI.Comm, root: Path) -> CaseResult:
         with out:
             with fail_together(comm):
                 results = module.run(case.config, comm, out)
+                # the study's PETSc objects sit in reference cycles: collect them on every rank
+                # here, together, not whenever each rank's collector happens to run
+                gc.collect()
             out.manifest["results"] = results
     except Exception as e:  # noqa: BLE001 - recorded in the manifest and the summary
         log.error("%s/%s failed: %s", case.study, case.name, e)
