@@ -15,13 +15,11 @@ import time
 from mpi4py import MPI
 
 import numpy as np
-import ufl
-from _report import print_row, save_rows
-from dolfinx import default_scalar_type, fem, mesh
-from dolfinx.fem.petsc import LinearProblem, assemble_matrix, assemble_vector
+from _report import plain_poisson, print_row, save_rows
+from dolfinx import default_scalar_type, fem
+from dolfinx.fem.petsc import assemble_matrix, assemble_vector
 from ssbx.fem.boundary import FixedComponent, NormalPressure
 from ssbx.fem.phase_field import PhaseFieldDendrite, PhaseFieldParameters
-from ssbx.fem.solvers import solver_options
 from ssbx.geometries.strip import build_strip
 
 UM = 1e-6
@@ -61,27 +59,13 @@ def dendrite(comm, n):
     return dofs, pf.counters["newton"], pf.counters["krylov"], t1 - t0, t2 - t1, tr, tj
 
 
-def plain_poisson(comm, dofs):
-    k = max(2, int(np.sqrt(dofs)) - 1)
-    msh = mesh.create_unit_square(comm, k, k)
-    V = fem.functionspace(msh, ("Lagrange", 1))
-    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
-    facets = mesh.locate_entities_boundary(msh, 1, lambda x: np.isclose(x[1], 0.0))
-    bc = fem.dirichletbc(0.0, fem.locate_dofs_topological(V, 1, facets), V)
-    t0 = time.perf_counter()
-    prob = LinearProblem(ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx, v * ufl.dx, bcs=[bc],
-                         petsc_options_prefix=f"bench_plain_pf_{k}_", petsc_options=solver_options("direct"))
-    prob.solve()
-    return V.dofmap.index_map.size_global, time.perf_counter() - t0
-
-
 def main():
     comm = MPI.COMM_WORLD
     rows = []
-    dendrite(comm, 40), plain_poisson(comm, 100)  # warm-up: JIT compilation is not what we measure
+    dendrite(comm, 40), plain_poisson(comm, 100, "bench_plain_pf")  # warm-up: JIT compilation is not what we measure
     for n in (40, 80, 160):
         dofs, its, ksp, ta, ts, tr, tj = dendrite(comm, n)
-        d0, t0 = plain_poisson(comm, dofs)
+        d0, t0 = plain_poisson(comm, dofs, "bench_plain_pf")
         row = {"problem": "phase_field", "ranks": comm.size, "cells_across": n, "dofs": dofs, "steps": STEPS,
                "newton_its_per_step": its / STEPS, "krylov_its_per_newton": ksp / max(its, 1),
                "setup_s": ta, "solve_s": ts, "time_per_step_s": ts / STEPS, "dofs_per_s": dofs * STEPS / ts,

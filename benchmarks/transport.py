@@ -19,17 +19,14 @@ import time
 
 from mpi4py import MPI
 
-import numpy as np
 import ufl
-from _report import print_row, save_rows
-from dolfinx import fem, mesh
-from dolfinx.fem.petsc import LinearProblem
+from _report import plain_poisson, print_row, save_rows
+from dolfinx import fem
 from ssbx.fem import graphite
 from ssbx.fem.conduction import Electrode, IonicConduction
 from ssbx.fem.diffusion import Diffusion, Flux
 from ssbx.fem.intercalation import IntercalationConduction, IntercalationHost, LithiumSite
 from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
-from ssbx.fem.solvers import solver_options
 from ssbx.geometries.interlayer import Interlayer, build_interlayer
 from ssbx.geometries.strip import build_strip
 
@@ -87,20 +84,6 @@ def interlayer(comm, n):
     t2 = time.perf_counter()
     ic.close()
     return ic.W.dofmap.index_map.size_global * ic.W.dofmap.index_map_bs, 20, its, its, t1 - t0, t2 - t1
-
-
-def plain_poisson(comm, dofs):
-    k = max(2, int(np.sqrt(dofs)) - 1)
-    msh = mesh.create_unit_square(comm, k, k)
-    V = fem.functionspace(msh, ("Lagrange", 1))
-    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
-    facets = mesh.locate_entities_boundary(msh, 1, lambda x: np.isclose(x[1], 0.0))
-    bc = fem.dirichletbc(0.0, fem.locate_dofs_topological(V, 1, facets), V)
-    t0 = time.perf_counter()
-    prob = LinearProblem(ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx, v * ufl.dx, bcs=[bc],
-                         petsc_options_prefix=f"bench_plain_{k}_", petsc_options=solver_options("direct"))
-    prob.solve()
-    return V.dofmap.index_map.size_global, time.perf_counter() - t0
 
 
 def main():

@@ -47,6 +47,16 @@ class Electrode:
     nucleation: NucleationBarrier | None = None
 
 
+def grow_nucleation(barrier: NucleationBarrier, state: fem.Function, dofs: np.ndarray, eta: np.ndarray) -> bool:
+    """Switch on the nodal nucleation ``state`` at ``dofs`` where the overpotential ``eta`` (same
+    dofs) has passed the barrier; True on every rank if any rank nucleated a new point."""
+    face = state.x.array[dofs]
+    grew = barrier.grow(face, eta)
+    state.x.array[dofs] = face
+    state.x.scatter_forward()
+    return bool(state.function_space.mesh.comm.allreduce(grew, op=MPI.LOR))
+
+
 class IonicConduction:
     """phi_e (V) in the electrolyte (the whole mesh of ``tm``).
 
@@ -111,11 +121,7 @@ class IonicConduction:
         e = self.electrodes[name]
         dofs = self._face_dofs(name)
         eta = float(self.phi_s[name].value) - self.phi.x.array[dofs] - e.equilibrium
-        face = self.nucleated[name].x.array[dofs]
-        grew = e.nucleation.grow(face, eta)
-        self.nucleated[name].x.array[dofs] = face
-        self.nucleated[name].x.scatter_forward()
-        return bool(self.tm.comm.allreduce(grew, op=MPI.LOR))
+        return grow_nucleation(e.nucleation, self.nucleated[name], dofs, eta)
 
     def _face_dofs(self, name: str) -> np.ndarray:
         facets = np.concatenate([self.tm.facets(f) for f in self.electrodes[name].facets])

@@ -58,7 +58,7 @@ from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import graphite, kinematics
 from ssbx.fem.boundary import compiled_integral, measure
-from ssbx.fem.conduction import ConductionDivergedError
+from ssbx.fem.conduction import ConductionDivergedError, grow_nucleation
 from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
 from ssbx.fem.materials import FARADAY
 from ssbx.fem.solvers import keep_factor_options, release, solver_options
@@ -316,11 +316,7 @@ class IntercalationConduction:
     def _nucleate(self, name: str) -> bool:
         self._nodal.interpolate(self._eta_expr[name])
         dofs = self._site_dofs(name)
-        state = self.nucleated[name].x.array[dofs]
-        grew = self.sites[name].nucleation.grow(state, self._nodal.x.array[dofs])
-        self.nucleated[name].x.array[dofs] = state
-        self.nucleated[name].x.scatter_forward()
-        return bool(self.tm.comm.allreduce(grew, op=MPI.LOR))
+        return grow_nucleation(self.sites[name].nucleation, self.nucleated[name], dofs, self._nodal.x.array[dofs])
 
     def _site_dofs(self, name: str) -> np.ndarray:
         facets = np.concatenate([self.tm.facets(f) for f in self.sites[name].facets])
