@@ -45,23 +45,26 @@ def penetration(tm: TaggedMesh, u, obstacle: RigidObstacle):
     return ufl.dot(u, d) - obstacle.gap(ufl.SpatialCoordinate(tm.mesh))
 
 
-def contact_pressure(tm: TaggedMesh, u, obstacle: RigidObstacle, stiffness: float):
-    """Contact pressure (Pa, >= 0) as a UFL expression of the displacement."""
-    h = ufl.CellDiameter(tm.mesh)
+def contact_pressure(tm: TaggedMesh, u, obstacle: RigidObstacle, stiffness: float, cell_size=None):
+    """Contact pressure (Pa, >= 0) as a UFL expression of the displacement. The normal stiffness
+    is ``stiffness / cell_size`` (Pa/m); ``cell_size=None`` uses the cell diameter, a number (m)
+    gives a mesh-independent spring (e.g. ``cell_size=1`` and ``stiffness`` in Pa/m)."""
+    h = ufl.CellDiameter(tm.mesh) if cell_size is None else cell_size
     return stiffness / h * ufl.max_value(penetration(tm, u, obstacle), 0.0)
 
 
-def contact_residual(tm: TaggedMesh, u, v, obstacles: Sequence[RigidObstacle], stiffness: float):
+def contact_residual(tm: TaggedMesh, u, v, obstacles: Sequence[RigidObstacle], stiffness: float, cell_size=None):
     """Residual term (added to the body's virtual work) of the frictionless unilateral contacts.
-    ``stiffness`` = penalty x a modulus of the body (Pa)."""
+    ``stiffness`` = penalty x a modulus of the body (Pa); ``cell_size`` as in :func:`contact_pressure`."""
     wt = kinematics.volume_weight(tm.mesh, tm.kind)
     form = 0
     for ob in obstacles:
         d = ufl.as_vector([float(c) for c in ob.direction])
-        form += contact_pressure(tm, u, ob, stiffness) * ufl.dot(v, d) * wt * measure(tm, facets=ob.facets)
+        form += (contact_pressure(tm, u, ob, stiffness, cell_size) * ufl.dot(v, d) * wt
+                 * measure(tm, facets=ob.facets))
     return form
 
 
-def contact_force(tm: TaggedMesh, u, obstacle: RigidObstacle, stiffness: float) -> float:
+def contact_force(tm: TaggedMesh, u, obstacle: RigidObstacle, stiffness: float, cell_size=None) -> float:
     """Total normal force (N; plane: N/m) the obstacle exerts on the body, over all ranks."""
-    return integrate(tm, contact_pressure(tm, u, obstacle, stiffness), facets=obstacle.facets)
+    return integrate(tm, contact_pressure(tm, u, obstacle, stiffness, cell_size), facets=obstacle.facets)

@@ -24,8 +24,8 @@ back the last accepted state, so a study can cut the increment and retry (or che
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 from mpi4py import MPI
@@ -39,6 +39,7 @@ from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import apply_lifting, assemble_matrix, assemble_vector, set_bc
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure, measure
+from ssbx.fem.li_creep import CreepLaw, radial_return
 from ssbx.fem.solvers import solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
@@ -190,6 +191,67 @@ def return_mapping(mat: J2Material, sig_old: np.ndarray, p_old: np.ndarray, deps
     return sig, p_old + dp, tangent
 
 
+@dataclass
+class ViscoplasticLi(_IsotropicModuli):
+    """Li metal as a Perzyna/Norton elasto-viscoplastic law at quadrature points (backward Euler
+    over ``time_step``): the equivalent creep strain rate is ``creep.strain_rate(q)`` (overstress
+    above ``creep.yield_stress``), returned radially by :func:`ssbx.fem.li_creep.radial_return`.
+
+    The consistent tangent is the J2 one with the hardening replaced by the slope of the flow
+    stress d(sigma_f)/d(dp) at the solution (rate sensitivity acts as hardening over one step).
+    ``eigenstrain_rate`` (Mandel 4-vector, 1/s) is a stress-free strain rate, e.g. the growth of a
+    layer that plated Li is added to; its increment ``eigenstrain_rate * time_step`` is removed
+    from the strain increment before the return mapping. Mutable: a study sets ``time_step``
+    (s) before each increment (``inf`` makes it rate-independent at the yield stress).
+    """
+
+    youngs_modulus: float  # Pa
+    poisson_ratio: float  # -
+    creep: CreepLaw
+    time_step: float = 1.0  # s
+    eigenstrain_rate: np.ndarray = field(default_factory=lambda: np.zeros(4))  # 1/s, Mandel
+
+    state_names: ClassVar[tuple[str, ...]] = ("equivalent_plastic_strain",)
+
+    def __post_init__(self):
+        if not (self.youngs_modulus > 0 and -1 < self.poisson_ratio < 0.5):
+            raise ValueError("ViscoplasticLi: youngs_modulus must be positive and poisson_ratio in (-1, 0.5)")
+        self.eigenstrain_rate = np.asarray(self.eigenstrain_rate, dtype=float).reshape(4)
+
+    def initial_state(self, n: int) -> np.ndarray:
+        return np.zeros((n, 1))
+
+    def elastic_matrix(self, state: np.ndarray | None = None) -> np.ndarray:
+        return _per_point(isotropic_matrix(self.bulk, self.shear), state)
+
+    def update(self, sig_old, state_old, deps):
+        if not self.time_step > 0:
+            raise ValueError(f"ViscoplasticLi: time_step must be positive, got {self.time_step}")
+        C = self.elastic_matrix()
+        G = self.shear
+        trial = sig_old + (deps - self.eigenstrain_rate * self.time_step) @ C
+        s = trial @ P_DEV
+        q = equivalent_stress(trial)
+        if np.isfinite(self.time_step):
+            dp, slope = radial_return(q, G, self.time_step, self.creep)
+        else:  # rate-independent limit: perfectly plastic at the yield stress
+            dp = np.maximum(q - self.creep.yield_stress, 0.0) / (3 * G)
+            slope = np.zeros_like(q)
+        plastic = dp > 0
+        qs = np.where(plastic, q, 1.0)
+        factor = np.where(plastic, 3 * G * dp / qs, 0.0)
+        sig = trial - factor[:, None] * s
+        tangent = np.broadcast_to(C, (len(q), 4, 4)).copy()
+        if np.any(plastic):
+            n = s[plastic] / np.linalg.norm(s[plastic], axis=1)[:, None]
+            theta = 1 - factor[plastic]
+            H = slope[plastic]
+            theta_bar = 3 * G / (3 * G + H) - factor[plastic]
+            tangent[plastic] = (self.bulk * np.outer(M, M)[None] + 2 * G * theta[:, None, None] * P_DEV[None]
+                                - 2 * G * theta_bar[:, None, None] * np.einsum("ni,nj->nij", n, n))
+        return sig, state_old + dp[:, None], tangent
+
+
 def mandel_strain(u, kind: str, mesh):
     e = kinematics.strain(u, kind, mesh)
     if kind == kinematics.PLANE:
@@ -220,7 +282,9 @@ class ElastoplasticSolid:
 
     ``materials`` is a law (for the whole mesh) or a mapping cell-group name -> law that covers
     every cell, e.g. ``{"se": PowderCompaction(), "ptfe": J2Material(...), "rod_top": LinearElastic(...)}``.
-    Loads: :class:`NormalPressure` (Pa, Constants) and :class:`FixedComponent` (m; number or Constant).
+    Loads: :class:`NormalPressure` (Pa, Constants or Functions) and :class:`FixedComponent` (m; number
+    or Constant). ``extra_residual(u, v)`` adds a UFL term to the virtual work (e.g. penalty contact,
+    :mod:`ssbx.fem.contact`); its Gateaux derivative is added to the tangent.
 
     :meth:`step` solves one load increment by Newton from the last accepted state and, with
     ``accept=True`` (default), accepts it. :meth:`accept` / :meth:`reject` make the converged
@@ -234,7 +298,8 @@ class ElastoplasticSolid:
     def __init__(self, tm: TaggedMesh, materials: ConstitutiveLaw | Mapping[str, ConstitutiveLaw], *,
                  fixed: Sequence[FixedComponent] = (), pressures: Sequence[NormalPressure] = (),
                  degree: int = 2, quadrature_degree: int = 2, rtol: float = 1e-8, max_it: int = 30,
-                 solver: str = "direct", prefix: str = "j2_"):
+                 solver: str = "direct", prefix: str = "j2_", atol: float = 0.0,
+                 extra_residual: Callable[[fem.Function, ufl.Argument], ufl.Form] | None = None):
         msh = tm.mesh
         self.tm, self.kind = tm, tm.kind
         tm.require(cells=list(materials) if isinstance(materials, Mapping) else (),
@@ -258,6 +323,8 @@ class ElastoplasticSolid:
         self._eps = fem.Function(Qv)
         self._regions = self._split(materials, Qs)
         self._qweights = basix.make_quadrature(cell, quadrature_degree)[1]
+        self._qdeg = quadrature_degree
+        self._state_pack = None
         for reg in self._regions:
             self.tangent.x.array.reshape(-1, 16)[reg.points] = reg.law.elastic_matrix(reg.state).reshape(-1, 16)
         self.dxq = ufl.Measure("dx", domain=msh, subdomain_data=tm.cell_tags,
@@ -272,6 +339,10 @@ class ElastoplasticSolid:
         for load in pressures:
             self._residual += load.pressure * ufl.inner(n, v) * wt * measure(tm, facets=load.facets)
         self._jacobian = ufl.inner(ufl.dot(self.tangent, mandel_strain(w, self.kind, msh)), ev) * wt * dx
+        if extra_residual is not None:  # e.g. a contact term: its own derivative joins the tangent
+            extra = extra_residual(self.u, v)
+            self._residual += extra
+            self._jacobian += ufl.derivative(extra, self.u, w)
         self.F, self.J = fem.form(self._residual), fem.form(self._jacobian)
         self._strain_expr = fem.Expression(mandel_strain(self.u, self.kind, msh), Qv.element.interpolation_points)
         self._radius_expr = fem.Expression(ufl.SpatialCoordinate(msh)[0], Qs.element.interpolation_points)
@@ -295,6 +366,7 @@ class ElastoplasticSolid:
                 db[f"{prefix}{key}"] = value
         self.ksp.setFromOptions()
         self.rtol, self.max_it = rtol, max_it
+        self.atol = atol  # N: absolute floor of the residual test (a body unloaded to ~zero stress)
         self.max_halvings = 10
         self._refresh_outputs()
 
@@ -335,6 +407,24 @@ class ElastoplasticSolid:
     @property
     def materials(self) -> dict[str, ConstitutiveLaw]:
         return {reg.name: reg.law for reg in self._regions}
+
+    def replace_law(self, region: str, law: ConstitutiveLaw, reset: bool = True):
+        """Give the cells of ``region`` a new law (e.g. a layer placed into the stack between
+        steps: Li foil where a rod extension was). With ``reset`` the region's accepted stress and
+        internal variables restart from the new law's virgin state: the material is placed stress
+        free in its current (displaced) configuration, since the update is incremental."""
+        for reg in self._regions:
+            if reg.name == region:
+                reg.law = law
+                if reset:
+                    reg.state = law.initial_state(len(reg.points))
+                    reg.state_old = reg.state.copy()
+                    for f in (self.sig, self.sig_old):
+                        f.x.array.reshape(-1, 4)[reg.points] = 0.0
+                self.tangent.x.array.reshape(-1, 16)[reg.points] = law.elastic_matrix(reg.state).reshape(-1, 16)
+                self._refresh_outputs()
+                return
+        raise KeyError(f"no region '{region}'; regions: {[r.name for r in self._regions]}")
 
     def _update_state(self) -> bool:
         """Stress, internal variables and tangent from the total strain of the current u; False if
@@ -410,7 +500,7 @@ class ElastoplasticSolid:
             # from the second iteration on the prescribed displacements hold and the residual is
             # a force; 1e-8 of the force scale sits above the round-off floor of stiff (nearly
             # incompressible) bodies
-            if it > 1 and norm <= self.rtol * scale:
+            if it > 1 and norm <= max(self.rtol * scale, self.atol):
                 break
             try:
                 self.ksp.solve(self.b, self.du.x.petsc_vec)
@@ -454,6 +544,33 @@ class ElastoplasticSolid:
         for reg in self._regions:
             reg.state = reg.state_old.copy()
         self._refresh_outputs()
+
+    # -- restart ----------------------------------------------------------------------------------
+    def checkpoint_fields(self) -> dict[str, fem.Function]:
+        """The accepted state as Functions for :func:`ssbx.fem.io.save_checkpoint` (displacement,
+        stress, total strain and every region's internal variables packed in one quadrature field)."""
+        width = max([len(reg.law.state_names) for reg in self._regions] + [1])
+        if self._state_pack is None or self._state_pack.x.array.size != self.p.x.array.size * width:
+            Q = fem.functionspace(self.tm.mesh, basix.ufl.quadrature_element(
+                self.tm.mesh.basix_cell(), value_shape=(width,), degree=self._qdeg))
+            self._state_pack = fem.Function(Q)
+        pack = self._state_pack.x.array.reshape(-1, width)
+        pack[:] = 0.0
+        for reg in self._regions:
+            pack[reg.points, : reg.state_old.shape[1]] = reg.state_old
+        return {"u": self.u_old, "sig": self.sig_old, "eps": self.eps_old, "state": self._state_pack}
+
+    def restore_checkpoint_fields(self):
+        """After :func:`ssbx.fem.io.load_checkpoint` filled :meth:`checkpoint_fields`: make the
+        loaded state the accepted and current one."""
+        width = self._state_pack.x.array.size // self.p.x.array.size
+        pack = self._state_pack.x.array.reshape(-1, width)
+        for reg in self._regions:
+            reg.state_old = pack[reg.points, : len(reg.law.state_names)].copy()
+        self.reject()
+        self.p_old.x.array[:] = self.p.x.array
+        self.tangent.x.array[:] = 0.0
+        self._update_state()
 
     # -- post-processing ---------------------------------------------------------------------------
     def state(self, region: str, name: str) -> np.ndarray:

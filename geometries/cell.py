@@ -163,8 +163,14 @@ def build_cell(
     dims: CellDimensions | None = None,
     meshing: CellMeshing | None = None,
     kind: str = AXISYMMETRIC,
+    parts: str = "all",
 ) -> TaggedMesh:
     """Mesh the cell in (r, z) (``kind="axisymmetric"``) or in 3D (``kind="3d"``).
+
+    ``parts``: ``"all"`` (default), ``"stack"`` (rods and layers only: their radial boundary is
+    ``<body>_outer``) or ``"tube"`` (the PTFE tube only: ``ptfe_inner`` is its bore), for models
+    that mesh the tube and its contents separately (two bodies in contact). The size field is the
+    same, so the tube is refined next to the thin layers of the stack.
 
     Cell groups: one per body of :data:`BODY_ORDER` present. Facet groups follow the scheme of
     :mod:`ssbx.geometries.tagged_mesh`, e.g. ``li_se_interface``, ``li_ptfe_interface`` (foil
@@ -174,19 +180,23 @@ def build_cell(
     meshing = meshing or (CellMeshing.solid() if kind == SOLID else CellMeshing())
     if kind not in (AXISYMMETRIC, SOLID):
         raise GeometryError(f"geometry parameter 'kind' must be 'axisymmetric' or '3d', got {kind!r}")
+    if parts not in ("all", "stack", "tube"):
+        raise GeometryError(f"geometry parameter 'parts' must be 'all', 'stack' or 'tube', got {parts!r}")
     zr = dims.z_ranges()
 
     def make_model():
         occ = gmsh.model.occ
         tags = {}
-        for b in dims.bodies():
+        for b in dims.bodies() if parts != "tube" else ():
             z0, z1 = zr[b]
             if kind == AXISYMMETRIC:
                 tags[b] = occ.addRectangle(0, z0, 0, dims.radius(b), z1 - z0)
             else:
                 tags[b] = occ.addCylinder(0, 0, z0, 0, 0, z1 - z0, dims.radius(b))
         z0, z1 = zr["ptfe"]
-        if kind == AXISYMMETRIC:
+        if parts == "stack":
+            pass
+        elif kind == AXISYMMETRIC:
             tags["ptfe"] = occ.addRectangle(dims.tube_inner_radius, z0, 0,
                                             dims.tube_outer_radius - dims.tube_inner_radius, z1 - z0)
         else:
@@ -195,7 +205,10 @@ def build_cell(
             tags["ptfe"] = occ.cut([(3, outer)], [(3, inner)])[0][0][1]
         dim = 2 if kind == AXISYMMETRIC else 3
         names = list(tags)
-        _, fmap = occ.fragment([(dim, tags[n]) for n in names], [])
+        if len(names) > 1:
+            _, fmap = occ.fragment([(dim, tags[n]) for n in names], [])
+        else:  # the tube alone: nothing to fragment
+            fmap = [[(dim, tags[names[0]])]]
         occ.synchronize()
         bodies = {n: [e[1] for e in fmap[i]] for i, n in enumerate(names)}
         body_of = {t: n for n, ts in bodies.items() for t in ts}
@@ -233,6 +246,7 @@ def build_cell(
         gmsh.model.mesh.setOrder(meshing.order)
         return groups
 
-    info = {"builder": "cell", "kind": kind, **asdict(dims), **{f"mesh_{k}": v for k, v in asdict(meshing).items()}}
+    info = {"builder": "cell", "kind": kind, "parts": parts, **asdict(dims),
+            **{f"mesh_{k}": v for k, v in asdict(meshing).items()}}
     gdim = 2 if kind == AXISYMMETRIC else 3
     return build(comm, make_model, gdim, kind, info)

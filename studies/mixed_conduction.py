@@ -52,7 +52,7 @@ from mpi4py import MPI
 
 import numpy as np
 import ufl
-from dolfinx import default_scalar_type, fem
+from dolfinx import default_scalar_type, fem, geometry
 from ssbx.fem.boundary import compiled_integral
 from ssbx.fem.conduction import ConductionDivergedError
 from ssbx.fem.figures import gather_vertex_values
@@ -177,10 +177,10 @@ class PoreColumns:
         self.dofs, self.diameter, self.ramp = dofs, diameter, ramp
         self.owned = dofs < V.dofmap.index_map.size_local
         self.length = np.array([np.sum(np.linalg.norm(np.diff(line, axis=0), axis=1)) for line in lines])
-        # the rounded tip projects onto the centre-line end: a column past it fills the pore
-        # the stack pressure holds each column at least at its extrusion fill: Li0 that the walls
+        # The stack pressure holds each column at least at its extrusion fill: Li0 that the walls
         # lose to the graphite is replaced by creep from the foil (li_extrusion), so only plating
-        # lengthens a column
+        # lengthens a column. The rounded tip projects onto the centre-line end, so a column
+        # longer than the centre line by d/2 fills the pore.
         self.fill = np.minimum(fill, self.length + diameter / 2)
         self.front = self.fill.copy()
         self.coverage = [fem.Function(V, name=f"li0_pore{k}") for k in range(len(lines))]
@@ -194,7 +194,8 @@ class PoreColumns:
             cov.x.scatter_forward()
 
     def grow(self, plated_charge: np.ndarray) -> None:
-        """Advance each column by the Li volume plated on its walls (C per m of depth; < 0 strips)."""
+        """Advance each column by the Li volume plated on its walls (C per m of depth); net
+        stripping shortens it, but not below the extrusion fill."""
         self.front = np.clip(self.front + LI_MOLAR_VOLUME * plated_charge / FARADAY / self.diameter,
                              self.fill, self.length + self.diameter / 2)
         self.update()
@@ -209,8 +210,6 @@ class LevelSetDepth:
     does not depend on the partition."""
 
     def __init__(self, tm, V, cfg: Config, expr, lines: int = 40, spacing: float = 0.1e-6):
-        from dolfinx import geometry
-
         top = cfg.li_thickness + cfg.interlayer_thickness
         xs = (np.arange(lines) + 0.5) * cfg.width / lines
         self.depths = np.arange(0.5 * spacing, cfg.interlayer_thickness, spacing)

@@ -9,6 +9,7 @@ from types import ModuleType
 from ssbx.studies.config import ConfigError
 
 STUDIES: dict[str, str] = {
+    "cell_assembly": "ssbx.studies.cell_assembly",
     "cell_elastic": "ssbx.studies.cell_elastic",
     "li_extrusion": "ssbx.studies.li_extrusion",
     "mixed_conduction": "ssbx.studies.mixed_conduction",
