@@ -56,6 +56,7 @@ def dendrite(comm, n):
     prob.A.assemble()
     tj = time.perf_counter() - tb
     dofs = pf.W.dofmap.index_map.size_global * pf.W.dofmap.index_map_bs
+    pf.close()  # collective, now: the next case must not leave it to each rank's garbage collector
     return dofs, pf.counters["newton"], pf.counters["krylov"], t1 - t0, t2 - t1, tr, tj
 
 

@@ -50,6 +50,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mpi4py import MPI
+from petsc4py import PETSc
 
 import basix.ufl
 import numpy as np
@@ -133,6 +134,9 @@ class IntercalationConduction:
                  solver: str = "newton_direct"):
         if not 0 < initial_fraction < 1:
             raise ValueError(f"initial_fraction must lie in (0, 1), got {initial_fraction}")
+        if not 0 < floor < 1:
+            raise ValueError(f"floor (conductivity of non-conducting regions / smallest one) must lie in (0, 1), "
+                             f"got {floor}")
         for name, s in conductivity.items():
             if not s > 0:
                 raise ValueError(f"conductivity of '{name}' must be > 0 S/m, got {s}")
@@ -222,7 +226,7 @@ class IntercalationConduction:
                                                  interior=interior, degree=deg)
         self._eta_expr = {n: fem.Expression(-phi, self.V.element.interpolation_points) for n in self.nucleated}
         self._nodal = fem.Function(self.V)
-        self.counters = {"steps": 0, "newton": 0, "rejected": 0, "nucleation_rounds": 0}
+        self.counters = {"steps": 0, "newton": 0, "krylov": 0, "rejected": 0, "nucleation_rounds": 0}
 
     def _interior(self, facets: Sequence[str]) -> bool:
         """True if the facet groups lie inside the mesh (two cells per facet), on every rank."""
@@ -287,12 +291,13 @@ class IntercalationConduction:
     def _newton(self) -> int:
         try:
             self.problem.solve()
-        except Exception as exc:  # PETSc errors leave read-locked vectors behind: rebuild
+        except PETSc.Error as exc:  # PETSc errors leave read-locked vectors behind: rebuild
             self._build_problem()
             raise ConductionDivergedError(f"intercalation conduction: {exc}") from exc
         snes = self.problem.solver
         its = snes.getIterationNumber()
         self.counters["newton"] += its
+        self.counters["krylov"] += snes.getLinearSolveIterations()
         finite = self.tm.comm.allreduce(bool(np.all(np.isfinite(self.w.x.array))), op=MPI.LAND)
         if snes.getConvergedReason() <= 0 or not finite:
             raise ConductionDivergedError(f"intercalation conduction: Newton failed (SNES reason "
@@ -308,7 +313,7 @@ class IntercalationConduction:
         its = 0
         for _ in range(max_rounds):
             its += self._solve()
-            if not any(self._nucleate(n) for n in self.nucleated):
+            if not any([self._nucleate(n) for n in self.nucleated]):  # every site, every round
                 return its
             self.counters["nucleation_rounds"] += 1
         raise ConductionDivergedError(f"nucleation did not settle in {max_rounds} rounds")
@@ -330,7 +335,7 @@ class IntercalationConduction:
         self.w.x.array[:] = self.w_old.x.array
         self.counters["rejected"] += 1
 
-    # -- bookkeeping (A and mol per unit depth in plane, per radian... as boundary.integrate) ----
+    # -- bookkeeping (as boundary.integrate: per unit depth in plane, full 2 pi r in axisymmetry) --
     def host_current(self) -> float:
         """Net Li+ produced by the host (A; anodic > 0: deintercalation; < 0: intercalation)."""
         return self._host_current()

@@ -96,7 +96,7 @@ from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure, compiled_integral, measure, residual_on_facets
 from ssbx.fem.connectivity import LiConnectivity, cell_volumes, li_connectivity
 from ssbx.fem.materials import FARADAY, GAS_CONSTANT, LIBRARY
-from ssbx.fem.solvers import keep_factor_options, solver_options
+from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.fem.timestepping import StepControl, run_adaptive
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
@@ -584,6 +584,10 @@ class PhaseFieldDendrite:
                 if key.startswith("mat_mumps_"):
                     db.delValue(f"{self._prefix}{key}")
 
+    def close(self) -> None:
+        """Free the solver's PETSc objects (collective: call on every rank at the same point)."""
+        release(self.problem)
+
     # -- time stepping ---------------------------------------------------------------------------------
     def step(self, dt: float) -> int:
         """Advance from the accepted state by ``dt`` (s). Returns the Newton iterations; raises
@@ -606,6 +610,7 @@ class PhaseFieldDendrite:
             self.problem.solve()
         except PETSc.Error as e:  # vectors stay read-locked after an error inside SNES: start afresh
             self._factor_options(keep=False)
+            release(self.problem)  # collective, now: not whenever each rank's collector runs
             self.problem = self._new_problem()
             raise PhaseFieldDivergedError(f"phase field: PETSc error in the solve at t = {self.t + dt:.6g} s "
                                           f"(dt = {dt:.3g} s): {e}") from e

@@ -68,7 +68,7 @@ from ssbx.log import get_logger
 
 DESCRIPTION = "MIEC graphite interlayer on charge: intercalation vs plating on pore Li0 vs nucleation at the SE"
 log = get_logger(__name__)
-LI_MOLAR_VOLUME = 13.0e-6  # m^3/mol, DESIGN.md section 1
+LI_MOLAR_VOLUME = get_material("li").molar_volume  # m^3/mol (13.0 cm^3/mol, DESIGN.md section 1)
 
 
 @dataclass(frozen=True)
@@ -432,18 +432,19 @@ def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
                  len(cell.pores), cell.fill * 1e6)
         stepper.run(0.0, cfg.rest_time)
     t_rest = cfg.rest_time
-    stops = [t_rest + ts for ts in sorted(set(cfg.snapshot_times) | {cfg.charge_time})]
+    charge_times = sorted(set(cfg.snapshot_times) | {cfg.charge_time})
+    stops = [t_rest + ts for ts in charge_times]
     saved = cell.save_state()
 
     # open circuit: the reference for attributing the charge current to the paths
     stepper.phase, stepper.t0, stepper.dt = "open_circuit", t_rest, cfg.dt_initial
     walls_oc = {}
     t = t_rest
-    for t_stop in stops:
+    for ts, t_stop in zip(charge_times, stops, strict=True):
         stepper.run(t, t_stop)
         t = t_stop
-        if t_stop - t_rest in cfg.snapshot_times:
-            walls_oc[round(t_stop - t_rest, 6)] = cell.wall_current()
+        if ts in cfg.snapshot_times:
+            walls_oc[round(ts, 6)] = cell.wall_current()
     cell.restore_state(saved)
 
     stepper.phase, stepper.t0, stepper.dt = "charge", t_rest, cfg.dt_initial
@@ -451,10 +452,10 @@ def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
     fields = Snapshots(cell, out)
     fields.take(t_rest, 0.0)
     t = t_rest
-    for t_stop in stops:
+    for ts, t_stop in zip(charge_times, stops, strict=True):
         stepper.run(t, t_stop)
         t = t_stop
-        fields.take(t, t - t_rest)
+        fields.take(t, ts)
         last = history.rows[-1]
         log.info("charge %.0f s: raw path currents / applied: %s; zone %.2f um", t - t_rest,
                  ", ".join(f"{k} {last[k] / last['applied_current']:.2f}" for k in PATHS),

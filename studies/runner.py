@@ -125,10 +125,12 @@ def run_case(case: Case, comm: MPI.Comm, root: Path) -> CaseResult:
     try:
         with out:
             with fail_together(comm):
-                results = module.run(case.config, comm, out)
-                # the study's PETSc objects sit in reference cycles: collect them on every rank
-                # here, together, not whenever each rank's collector happens to run
-                gc.collect()
+                try:
+                    results = module.run(case.config, comm, out)
+                finally:
+                    # the study's PETSc objects sit in reference cycles: collect them on every
+                    # rank here, together, not whenever each rank's collector happens to run
+                    gc.collect()
             out.manifest["results"] = results
     except Exception as e:  # noqa: BLE001 - recorded in the manifest and the summary
         log.error("%s/%s failed: %s", case.study, case.name, e)

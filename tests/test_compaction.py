@@ -245,7 +245,7 @@ def test_hydrostatic_compaction_fe_closed_form():
 def test_failed_step_restores_the_accepted_state():
     """A step that does not converge raises PlasticityDivergedError with the remedy in its message
     and leaves the last accepted state; step(accept=False) + reject() does the same; an extreme
-    plunger pressure (3000 MPa in one step) converges to a density below 1 or fails cleanly."""
+    plunger pressure (3000 MPa in one step) converges to a density between 0.95 and 1."""
     solid, P = _die_solid(MPI.COMM_WORLD, LAW, "die_fail_")
     P.value = 100e6
     solid.step()
@@ -254,17 +254,16 @@ def test_failed_step_restores_the_accepted_state():
     solid.max_it = 2
     with pytest.raises(PlasticityDivergedError, match="cut the load increment"):
         solid.step()
-    assert solid.mean_density() == rho0 and np.array_equal(solid.u.x.array, u0)
+    comm = MPI.COMM_WORLD
+    assert solid.mean_density() == rho0 and comm.allreduce(np.array_equal(solid.u.x.array, u0), op=MPI.LAND)
     solid.max_it = 30
     solid.step(accept=False)
     assert solid.mean_density() > rho0 + 0.02  # the trial state is visible...
     solid.reject()
-    assert solid.mean_density() == rho0 and np.array_equal(solid.u.x.array, u0)  # ...until rejected
+    assert solid.mean_density() == rho0  # ...until rejected
+    assert comm.allreduce(np.array_equal(solid.u.x.array, u0), op=MPI.LAND)
     P.value = 3000e6
-    try:
-        solid.step()
-    except PlasticityDivergedError:
-        assert solid.mean_density() == rho0
+    solid.step()  # one increment from 100 to 3000 MPa converges (6 Newton iterations)
     assert 0.95 < solid.mean_density() < 1.0
 
 
@@ -324,6 +323,8 @@ def test_two_materials_partition_independent():
     assert 0.6 < rho < LAW.die_compaction_density(150e6)  # the yielding ring lets the core bulge
     assert p_ptfe > 1e-3 and uz < 0
     assert max(its) <= 12
-    assert solid.density.x.array.min() >= LAW.initial_density and solid.density.x.array.max() <= 1.0
+    lo = solid.tm.comm.allreduce(float(solid.density.x.array.min()), op=MPI.MIN)
+    hi = solid.tm.comm.allreduce(float(solid.density.x.array.max()), op=MPI.MAX)
+    assert lo >= LAW.initial_density and hi <= 1.0
     with pytest.raises(ValueError, match="ptfe"):
         ElastoplasticSolid(solid.tm, {"se": LAW}, prefix="two_missing_")
