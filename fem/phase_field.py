@@ -687,7 +687,9 @@ class PhaseFieldDendrite:
         from ssbx.fem.io import save_checkpoint
 
         path = Path(directory) / f"phase_field_t{self.t:.6g}.npz"
-        save_checkpoint(path, {"state": self.w_old}, {"t": self.t, "counters": self.counters})
+        save_checkpoint(path, {"state": self.w_old}, {"t": self.t, "counters": self.counters,
+                                                      "plated_charge": self._plated_charge,
+                                                      "counter_charge": self._counter_charge})
         return str(path)
 
     def restore(self, path: str | Path) -> dict:
@@ -698,6 +700,10 @@ class PhaseFieldDendrite:
         self.w.x.array[:] = self.w_old.x.array
         self.t = float(meta["t"])
         self.time.value = self.t
+        # running totals continue where the checkpointed run stopped
+        self.counters.update(meta.get("counters", {}))
+        self._plated_charge = float(meta.get("plated_charge", 0.0))
+        self._counter_charge = float(meta.get("counter_charge", 0.0))
         return meta
 
     # -- fields (SI) ----------------------------------------------------------------------------------

@@ -443,3 +443,37 @@ def test_dead_li_and_short_detection():
             assert (a.clusters, a.dead_clusters, a.shorted) == (2, 1, False)
             assert a.dead_volume == pytest.approx(math.pi * (2 * UM) ** 2, rel=0.05)
             assert a.attached_volume == pytest.approx(3 * UM * 10 * UM, rel=0.05)
+
+
+def test_restart_from_checkpoint_continues_the_run(shared_tmp_path):
+    """Two steps, checkpoint, a fresh problem restored from it and two more steps give the same
+    state and the same running totals (plated charge, Newton count) as four uninterrupted steps."""
+    comm = MPI.COMM_WORLD
+    L, w, voltage = 16 * UM, 0.5 * UM, -0.1
+    tm = build_strip(comm, L, w, 64, 1)
+    p = PhaseFieldParameters(electrolyte_diffusivity=1e-8)
+
+    def problem(prefix):
+        return PhaseFieldDendrite(tm, p, anode=("strip_left",), voltage=voltage,
+                                  initial_xi=_tanh_front(5 * UM, p.interface_width),
+                                  fixed=[FixedField("potential", ("strip_right",), voltage),
+                                         FixedField("concentration", ("strip_right",), 1.0)], prefix=prefix)
+
+    whole = problem("pf_restart_whole_")
+    for k in range(4):
+        whole.step(0.5)
+        whole.accept()
+        if k == 1:
+            path = whole.checkpoint(shared_tmp_path)
+    again = problem("pf_restart_again_")
+    again.restore(path)
+    for _ in range(2):
+        again.step(0.5)
+        again.accept()
+    assert again.t == pytest.approx(whole.t)
+    assert again.li_volume() == pytest.approx(whole.li_volume(), rel=1e-10)
+    assert again.history[-1]["plated_charge"] == pytest.approx(whole.history[-1]["plated_charge"], rel=1e-9)
+    assert again.counters["newton"] == whole.counters["newton"]
+    assert whole.history[-1]["plated_charge"] > 0
+    whole.close()
+    again.close()
