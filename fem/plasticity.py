@@ -299,7 +299,8 @@ class ElastoplasticSolid:
                  fixed: Sequence[FixedComponent] = (), pressures: Sequence[NormalPressure] = (),
                  degree: int = 2, quadrature_degree: int = 2, rtol: float = 1e-8, max_it: int = 30,
                  solver: str = "direct", prefix: str = "j2_", atol: float = 0.0,
-                 extra_residual: Callable[[fem.Function, ufl.Argument], ufl.Form] | None = None):
+                 extra_residual: Callable[[fem.Function, ufl.Argument], ufl.Form] | None = None,
+                 line_search: bool = False):
         msh = tm.mesh
         self.tm, self.kind = tm, tm.kind
         tm.require(cells=list(materials) if isinstance(materials, Mapping) else (),
@@ -368,6 +369,8 @@ class ElastoplasticSolid:
         self.rtol, self.max_it = rtol, max_it
         self.atol = atol  # N: absolute floor of the residual test (a body unloaded to ~zero stress)
         self.max_halvings = 10
+        self.line_search = line_search  # backtrack a correction that does not lower the residual norm
+        self.max_backtracks = 6
         self._refresh_outputs()
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -519,6 +522,8 @@ class ElastoplasticSolid:
             else:
                 self._fail(f"elastoplastic solid: return mapping failed at Newton iteration {it} even after "
                            f"{self.max_halvings} halvings of the correction")
+            if self.line_search and it > 1:
+                self._backtrack(u_prev, factor, norm)
         else:
             self._fail(f"elastoplastic solid: Newton did not converge in {self.max_it} iterations "
                        f"(residual {norm:.3e} N, {norm / max(scale, 1e-300):.2e} of the force scale)")
@@ -526,6 +531,28 @@ class ElastoplasticSolid:
         if accept:
             self.accept()
         return it
+
+    def _backtrack(self, u_prev: np.ndarray, factor: float, norm: float):
+        """Residual line search: halve the correction ``factor`` du (applied, return mappings
+        admissible) while the residual norm does not fall below ``norm``; keeps the step of the
+        smallest residual tried. Newton on a nonsmooth law (return mapping, contact, stick/slip
+        friction) linearised far from the solution can overshoot and cycle between two states;
+        the backtracking restores descent. Only from the second iteration on (the first carries
+        the prescribed displacements)."""
+        best_norm, best_factor = self._assemble_residual()[0], factor
+        tries = 0
+        while not best_norm < (1.0 - 1e-4 * factor) * norm and tries < self.max_backtracks:
+            tries += 1
+            factor *= 0.5
+            self.u.x.array[:] = u_prev - factor * self.du.x.array
+            if not self.tm.comm.allreduce(self._update_state(), op=MPI.LAND):
+                continue
+            trial = self._assemble_residual()[0]
+            if trial < best_norm:
+                best_norm, best_factor = trial, factor
+        if best_factor != factor:
+            self.u.x.array[:] = u_prev - best_factor * self.du.x.array
+            self._update_state()
 
     def accept(self):
         """Make the current (converged) state the reference of the next increment."""

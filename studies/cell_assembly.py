@@ -23,8 +23,8 @@ SE pellet, cathode; bonded to each other: tied axial faces). Small-strain elasto
 with return mapping at quadrature points (:class:`ssbx.fem.plasticity.ElastoplasticSolid`,
 Shima-Oyane powder law of :mod:`ssbx.fem.compaction`).
 
-Tube/contents contact is frictionless and unilateral, through the *wall profile* r_w(z) of the
-tube bore (DESIGN.md M2's first route): the bore stays a surface of revolution and the contents
+Tube/contents contact is unilateral, with Coulomb die-wall friction, through the *wall profile*
+r_w(z) of the tube bore (DESIGN.md M2's first route): the bore stays a surface of revolution and the contents
 slide along it axially (the top rod moves ~0.7 mm while the powder densifies), so the contents
 see an obstacle at gap g(z) = r_w(z + u_z) - r along +r, with the penalty contact of
 :mod:`ssbx.fem.contact`, and the tube sees the contact pressure p(z) mapped back onto its bore
@@ -41,13 +41,31 @@ plain penalty k_n against the tube's own wall, whatever k_t; k_t only sets the c
 Iterate (contents -> p(z) -> tube -> r_w(z)) until the wall and the pressure change by less than
 ``stagger_rtol``; a non-converging stagger counts as a failed increment (cutback).
 
-Die-wall friction (regularised Coulomb, ``wall_friction`` = mu, ``slip_regularisation``) is
-**experimental, default off** (frictionless): loading to 300 MPa converges with mu = 0.2 (mean
-density 0.838 vs 0.839 frictionless on the default mesh), but the first unloading increment does
-not -- the tube's Newton cycles under the reversed friction traction (ElastoplasticSolid has no
-line search) -- and the run ends with the divergence message and a checkpoint. Li flow is
-small-strain (Li strains in the gap are a few %: valid as a trend, not for the large-strain
-filling of a wide gap, which needs the finite-strain/flow model of M1). PTFE is rate
+Die-wall friction: Coulomb, ``wall_friction`` = mu = 0.2 by default (argyrodite on PTFE,
+assumed; 0 = frictionless), as a penalty law with an elastic stick (stiffness
+``friction_stiffness`` x k_n, so the stick slip mu p / k_n is sub-um) and memory of the accepted
+wall shear (:class:`TubeWallContact`). The contents see the bore's axial motion through the same
+Robin spring k_t as its radial motion, and the Aitken relaxation acts on pressure and wall shear
+together. Converges through loading, unloading, assembly and charge for mu = 0.1-0.3 (default
+mesh: all 3 steps in ~15 s on 1 core, no cutback; also without cutback on a 0.5 mm mesh with
+10 load increments; on the 1.5 mm test mesh the stagger stalls just above its tolerance at the
+peak load and cuts back once or twice). An earlier regularised law (friction from the slip of
+the current increment only, applied to the tube explicitly, not relaxed) could not unload: at
+the reversal the wall shear flipped from -mu p to +mu p at every staggered iteration, since in
+the stick zones the friction is ~100x stiffer than the tube's axial response (and the tube's
+plain Newton cycled under the flipped shear; friction runs now use ElastoplasticSolid's
+residual line search). Effect on the default mesh (mu = 0.2 vs 0): the far rod carries 296 MPa
+of the 300 MPa (the pellet is thin, H/D ~ 0.2, and the powder's lateral pressure on the wall is
+~40 MPa), the top half of the pellet ends 0.002 denser than the bottom half (frictionless:
+0.0006), the mean density 0.8377 vs 0.8388, bulge and residual gap change by < 3 % (the PTFE's
+peak plastic strain +14 %). Wall shear locked in after unloading holds ~0.2-1.5 MPa on the far
+rod (either sign) and shifts the axial stress in the Li at 10 MPa by up to ~17 %, to which the
+steep Li creep reacts strongly: Li in the gap after the hold 0.052 mm3 frictionless, 0.096 /
+0.037 / 0.002 mm3 for mu = 0.1 / 0.2 / 0.3 (default mesh; mesh sensitive: 0.18 mm3 for mu = 0.2
+on the 0.5 mm mesh), and the rod reaction at the end of charge is 41 MPa (mu = 0 and 0.2),
+45 MPa (0.1), 36 MPa (0.3).
+Li flow is small-strain (Li strains in the gap are a few %: valid as a trend, not for the
+large-strain filling of a wide gap, which needs the finite-strain/flow model of M1). PTFE is rate
 independent, so the 10 min hold at 300 MPa changes nothing in this model (it is one increment).
 
 ## Outputs
@@ -124,9 +142,10 @@ class Config:
     # numerics
     degree: int = 2
     penalty: float = quantity(100.0, "dimensionless", doc="contact stiffness / tube's Lame stiffness")
-    wall_friction: float = quantity(0.0, "dimensionless", "nonnegative",
-                                    doc="Coulomb die-wall friction mu (0.1-0.3, assumed); 0 = frictionless")
-    slip_regularisation: float = quantity(1e-6, "length", doc="slip over which friction reaches mu p")
+    wall_friction: float = quantity(0.2, "dimensionless", "nonnegative",
+                                    doc="Coulomb die-wall friction mu (argyrodite on PTFE, assumed); 0 = frictionless")
+    friction_stiffness: float = quantity(1.0, "dimensionless", "positive",
+                                         doc="stick stiffness of the friction / normal contact stiffness")
     wall_stiffness_factor: float = quantity(0.3, "dimensionless",
                                             doc="Robin spring of the stagger / tube's elastic Lame stiffness")
     stagger_rtol: float = quantity(1e-3, "dimensionless", doc="wall/pressure change that ends the stagger")
@@ -177,30 +196,40 @@ def lame_wall_stiffness(E: float, nu: float, a: float, b: float) -> float:
 
 class TubeWallContact:
     """Unilateral contact of the contents' radial boundary against a tube bore r_w(z), solved by
-    Robin-stabilised staggered iteration (module docstring); frictionless, or with regularised
-    Coulomb die-wall friction ``friction`` = mu.
+    Robin-stabilised staggered iteration (module docstring); frictionless, or with Coulomb die-wall
+    friction ``friction`` = mu.
 
     Construct, build the contents solid with ``extra_residual=coupling.residual`` and the tube solid
     with ``NormalPressure(tube_facets, coupling.wall_pressure)`` (and, with friction,
     ``extra_residual=coupling.tube_residual``), then :meth:`bind` both. ``wall_stiffness`` k_t
     (Pa/m) and ``penalty`` (k_n = penalty k_t) set the springs.
 
-    Friction: the axial traction on the contents is t_z = -mu p s, s = ds/sqrt(ds^2 + eps^2), with
-    ds the axial slip of the contents relative to the bore over the increment and eps =
-    ``slip_regularisation`` (m); the tube receives the opposite traction. Implicit (in the Newton
-    of the contents) for the contents, lagged by one staggered iteration for the tube.
+    Friction (penalty Coulomb with an elastic stick, the tangential analogue of the normal penalty,
+    e.g. Wriggers, Computational Contact Mechanics, section 5.2): the axial traction on the contents
+    is the stick trial q_tr = q_old - k_f ds, clamped to |q| <= mu p (slip), with q_old the accepted
+    traction, ds the axial slip of the contents relative to the bore over the increment and k_f =
+    ``friction_stiffness`` (Pa/m, default the normal penalty k_n: stick slip mu p / k_n, sub-um).
+    The friction has memory, so at a load reversal it passes through stick instead of flipping from
+    -mu p to +mu p. The tube receives the opposite traction. As for the pressure, the contents see the
+    bore's axial motion through a Robin spring k_t (the bore moves by (q - q^k)/k_t more than in the
+    last tube solve), which at the fixed point (q = q^k) drops out: q_tr = (k_t q_old + k_f q^k)/(k_t
+    + k_f) - k_f k_t/(k_f + k_t) (u_z - u_z,old - dw^k). Without it, the explicit friction makes the
+    stagger flip the traction on the tube at every iteration (stick zones: the friction is ~100x
+    stiffer than the tube). The Aitken relaxation acts on (p, q) together.
     """
 
     def __init__(self, contents_tm: TaggedMesh, tube_tm: TaggedMesh, contents_facets, tube_facets,
                  wall_stiffness: float, penalty: float = 100.0, degree: int = 2, rtol: float = 1e-3,
-                 max_iterations: int = 40, friction: float = 0.0, slip_regularisation: float = 1e-6):
+                 max_iterations: int = 40, friction: float = 0.0, friction_stiffness: float | None = None):
         self.ctm, self.ttm = contents_tm, tube_tm
-        if friction < 0 or slip_regularisation <= 0:
-            raise ValueError("TubeWallContact: friction must be >= 0 and slip_regularisation > 0")
-        self.friction, self.eps_slip = float(friction), float(slip_regularisation)
         self.tube_facets = tuple(tube_facets)
         self.k_t, self.k_n = float(wall_stiffness), penalty * float(wall_stiffness)
         self.k_s = self.k_n * self.k_t / (self.k_n + self.k_t)
+        self.k_f = self.k_n if friction_stiffness is None else float(friction_stiffness)
+        if friction < 0 or self.k_f <= 0:
+            raise ValueError("TubeWallContact: friction must be >= 0 and friction_stiffness > 0")
+        self.friction = float(friction)
+        self.k_fs = self.k_f * self.k_t / (self.k_f + self.k_t)  # stick spring in series with the Robin spring
         self.rtol, self.max_iterations = rtol, max_iterations
         self.max_relaxation = 10.0
         fdim = contents_tm.mesh.topology.dim - 1
@@ -222,8 +251,10 @@ class TubeWallContact:
         self.pressure_field = fem.Function(Vc, name="contact_pressure")  # p_c as a field (checkpoints)
         self.p_c_old = self.p_c.copy()
         self.slip_ref = fem.Function(Vc, name="slip_reference")  # u_z(accepted) + bore's axial increment
+        self.q_base = fem.Function(Vc, name="friction_base")  # stick trial at zero slip (Robin-weighted)
+        self.friction_field = fem.Function(Vc, name="wall_friction")  # accepted q_c as a field (checkpoints)
         self.wall_shear = fem.Function(Vt, name="wall_shear")  # axial traction on the bore (Pa)
-        self.q_c = np.zeros(len(self.c_dofs))  # friction traction mu p s at the contents' wall dofs
+        self.q_c = np.zeros(len(self.c_dofs))  # axial friction traction on the bore (= -q on the contents)
         self.q_c_old = self.q_c.copy()
         self.contents = self.tube = None
         self.last_iterations = 0
@@ -232,12 +263,16 @@ class TubeWallContact:
     def residual(self, u, v):
         form = contact_residual(self.ctm, u, v, [self.obstacle], self.stiffness, cell_size=1.0)
         if self.friction > 0:
-            p = contact_pressure(self.ctm, u, self.obstacle, self.stiffness, cell_size=1.0)
-            slip = u[1] - self.slip_ref
-            s = slip / ufl.sqrt(slip**2 + self.eps_slip**2)
+            q = self.friction_traction(u)
             wt = kinematics.volume_weight(self.ctm.mesh, self.ctm.kind)
-            form += self.friction * p * s * v[1] * wt * measure(self.ctm, facets=self.obstacle.facets)
+            form -= q * v[1] * wt * measure(self.ctm, facets=self.obstacle.facets)
         return form
+
+    def friction_traction(self, u):
+        """Axial friction traction on the contents (UFL, Pa): the stick trial clamped to +-mu p."""
+        qmax = self.friction * contact_pressure(self.ctm, u, self.obstacle, self.stiffness, cell_size=1.0)
+        trial = self.q_base - self.k_fs * (u[1] - self.slip_ref)
+        return ufl.max_value(ufl.min_value(trial, qmax), -qmax)
 
     def tube_residual(self, u, v):
         """The friction traction on the tube's bore (residual term of the tube)."""
@@ -307,12 +342,16 @@ class TubeWallContact:
             zt, dzt = self._gather_sorted(self.xt[self.t_owned, 1] + ut[:, 1], dz, self.ttm.comm)
             u_old = self.contents.u_old.x.array.reshape(-1, 2)[self.c_dofs, 1]
             self.slip_ref.x.array[self.c_dofs] = u_old + np.interp(z, zt, dzt)
+            # traction on the contents = -q_c; Robin-weighted mean of the accepted and the current one
+            self.q_base.x.array[self.c_dofs] = -(self.k_t * self.q_c_old + self.k_f * self.q_c) / (self.k_t + self.k_f)
 
     def _contents_shear(self, p):
+        """Friction traction on the bore (-q of :meth:`friction_traction`) at the contents' wall dofs."""
         if self.friction == 0:
             return np.zeros_like(p)
         slip = self.contents.u.x.array.reshape(-1, 2)[self.c_dofs, 1] - self.slip_ref.x.array[self.c_dofs]
-        return self.friction * p * slip / np.sqrt(slip**2 + self.eps_slip**2)
+        trial = self.q_base.x.array[self.c_dofs] - self.k_fs * slip
+        return -np.clip(trial, -self.friction * p, self.friction * p)
 
     def _contents_pressure(self):
         u = self.contents.u.x.array.reshape(-1, 2)[self.c_dofs]
@@ -354,22 +393,24 @@ class TubeWallContact:
                 self._update_gap()
                 newton += self.contents.step(accept=False)
                 p_new = self._contents_pressure()
-                self.q_c = self._contents_shear(p_new)
-                r = p_new - self.p_c
-                dp, pn = self._norm(r, own), self._norm(self.p_c + r, own)
+                # fixed-point variable: pressure and (with friction) friction traction, relaxed together
+                x = np.concatenate([self.p_c, self.q_c]) if self.friction > 0 else self.p_c
+                r = (np.concatenate([p_new, self._contents_shear(p_new)]) if self.friction > 0 else p_new) - x
+                own2 = np.concatenate([own, own]) if self.friction > 0 else own
+                dp, pn = self._norm(r, own2), self._norm(x + r, own2)
                 log.debug("stagger %d: |dw| %.3e m (of %.3e), |dp| %.3e Pa (of %.3e), omega %.3f",
                           k, dw, wn, dp, pn, omega)
                 if dw <= self.rtol * max(wn, 1e-6) and dp <= self.rtol * max(pn, 1e5):
-                    self.p_c = self.p_c + r
+                    self._set_fixed_point(x + r)
                     self.last_iterations, self.last_newton = k, newton
                     return k
                 if r_prev is not None:
                     dr = r - r_prev
-                    den = self.ctm.comm.allreduce(float(np.dot(dr[own], dr[own])), op=MPI.SUM)
+                    den = self.ctm.comm.allreduce(float(np.dot(dr[own2], dr[own2])), op=MPI.SUM)
                     if den > 0:
-                        num = self.ctm.comm.allreduce(float(np.dot(r_prev[own], dr[own])), op=MPI.SUM)
+                        num = self.ctm.comm.allreduce(float(np.dot(r_prev[own2], dr[own2])), op=MPI.SUM)
                         omega = float(np.clip(-omega * num / den, 0.05, self.max_relaxation))
-                self.p_c = np.maximum(self.p_c + omega * r, 0.0)
+                self._set_fixed_point(x + omega * r)
                 r_prev = r
         except PlasticityDivergedError:
             self.reject()
@@ -378,18 +419,38 @@ class TubeWallContact:
         raise PlasticityDivergedError(f"tube/contents stagger did not converge in {self.max_iterations} "
                                       f"iterations (RMS wall change {dw:.3e} m, pressure change {dp:.3e} Pa)")
 
+    def _set_fixed_point(self, x):
+        n = len(self.p_c)
+        self.p_c = np.maximum(x[:n], 0.0)
+        if self.friction > 0:
+            self.q_c = np.clip(x[n:], -self.friction * self.p_c, self.friction * self.p_c)
+
     def accept(self):
         self.contents.accept()
         self.tube.accept()
         self.p_c_old = self.p_c.copy()
         self.q_c_old = self.q_c.copy()
         self.pressure_field.x.array[self.c_dofs] = self.p_c
+        self.friction_field.x.array[self.c_dofs] = self.q_c
 
     def restore_pressure(self):
         """After a restart filled :attr:`pressure_field`: the accepted contact pressure and the
         tube's load (so the first stagger starts from the converged state, not from an unloaded wall)."""
         self.p_c = self.pressure_field.x.array[self.c_dofs].copy()
         self.p_c_old = self.p_c.copy()
+        self.q_c = self.friction_field.x.array[self.c_dofs].copy()
+        self.q_c_old = self.q_c.copy()
+        self._load_tube()
+
+    def release_friction(self, facets):
+        """Zero the accepted friction traction at the wall dofs of ``facets`` (a layer placed stress
+        free into the cell carries no wall shear yet)."""
+        fdim = self.ctm.mesh.topology.dim - 1
+        dofs = fem.locate_dofs_topological(self.gap.function_space, fdim,
+                                           np.concatenate([self.ctm.facets(f) for f in facets]))
+        mask = np.isin(self.c_dofs, dofs)
+        self.q_c[mask] = self.q_c_old[mask] = 0.0
+        self.friction_field.x.array[self.c_dofs] = self.q_c
         self._load_tube()
 
     def reject(self):
@@ -403,6 +464,12 @@ class TubeWallContact:
         """Radial force (N) the wall exerts on the contents (same on every rank)."""
         return integrate(self.ctm, self.k_s * ufl.max_value(self.contents.u[0] - self.gap, 0.0),
                          facets=self.obstacle.facets)
+
+    def friction_force(self) -> float:
+        """Axial force (N, > 0 upward) the wall's friction exerts on the contents (0 without friction)."""
+        if self.friction == 0:
+            return 0.0
+        return integrate(self.ctm, self.friction_traction(self.contents.u), facets=self.obstacle.facets)
 
     def wall_force(self) -> float:
         """Radial force (N) the contents exert on the tube bore."""
@@ -478,7 +545,7 @@ class CellModel:
         self.coupling = c = TubeWallContact(self.tm, self.tube_tm, self.wall_facets, ["ptfe_inner"], self.k_t,
                                             cfg.penalty / cfg.wall_stiffness_factor, cfg.degree,
                                             cfg.stagger_rtol, cfg.max_stagger, cfg.wall_friction,
-                                            cfg.slip_regularisation)
+                                            cfg.friction_stiffness * cfg.penalty / cfg.wall_stiffness_factor * self.k_t)
         placed = step != "densify"
         laws = {"rod_bottom": self.steel, "rod_top": self.steel, "se": self.powder,
                 "li": self.li if placed else self.steel, "li_plating": self.li_plating if placed else self.steel,
@@ -493,12 +560,13 @@ class CellModel:
             pressures.append(NormalPressure(("rod_top_top",), self.load))
         self.contents = ElastoplasticSolid(self.tm, laws, fixed=fixed, pressures=pressures, degree=cfg.degree,
                                            max_it=cfg.newton_max_it, prefix=f"ca_{step}_contents_", atol=1e-6,
-                                           extra_residual=c.residual)
+                                           extra_residual=c.residual, line_search=cfg.wall_friction > 0)
         self.tube = ElastoplasticSolid(self.tube_tm, {"ptfe": self.ptfe},
                                        fixed=[FixedComponent(("ptfe_bottom",), 1)],
                                        pressures=[NormalPressure(("ptfe_inner",), c.wall_pressure)],
                                        degree=cfg.degree, max_it=cfg.newton_max_it, prefix=f"ca_{step}_tube_",
-                                       atol=1e-6, extra_residual=c.tube_residual if cfg.wall_friction > 0 else None)
+                                       atol=1e-6, extra_residual=c.tube_residual if cfg.wall_friction > 0 else None,
+                                       line_search=cfg.wall_friction > 0)
         c.bind(self.contents, self.tube)
         Vc = self.contents.V
         self._internal_force = fem.form(self.contents._residual)
@@ -509,6 +577,8 @@ class CellModel:
         out = {f"contents_{k}": f for k, f in self.contents.checkpoint_fields().items()}
         out.update({f"tube_{k}": f for k, f in self.tube.checkpoint_fields().items()})
         out["contact_pressure"] = self.coupling.pressure_field
+        if self.cfg.wall_friction > 0:
+            out["wall_friction"] = self.coupling.friction_field
         return out
 
     def state_arrays(self) -> dict[str, np.ndarray]:
@@ -521,7 +591,11 @@ class CellModel:
         self._restored()
 
     def load_file(self, path: Path) -> dict:
-        meta = load_checkpoint(path, self.fields())
+        fields = self.fields()
+        with np.load(path) as d:  # a frictionless checkpoint has no friction history: start from zero
+            if "wall_friction__cells" not in d.files:
+                fields.pop("wall_friction", None)
+        meta = load_checkpoint(path, fields)
         self._restored()
         return meta
 
@@ -539,6 +613,13 @@ class CellModel:
         """Axial force on the bottom rod's end / bore area (Pa, > 0 in compression)."""
         f = residual_on_facets(self.tm, self._internal_force, self._V, self._V.sub(1), ["rod_bottom_bottom"])
         return f / self.area
+
+    def pellet_half_density(self, top: bool) -> float:
+        """Mean relative density of the upper (pressed, ``top``) or lower half of the pellet (reference heights)."""
+        z = ufl.SpatialCoordinate(self.tm.mesh)[1]
+        zmid = 0.5 * sum(self.zr["se"])
+        half = ufl.conditional(ufl.gt(z, zmid) if top else ufl.le(z, zmid), 1.0, 0.0)
+        return self.contents.average(half * self.contents.density_q, ["se"]) / self.contents.average(half, ["se"])
 
     def li_gap_volume(self) -> float:
         """Li volume (m^3) beyond the bore radius: 2 pi R int <u_r>_+ dz over the foil's outer face."""
@@ -645,13 +726,15 @@ def _densify(model: CellModel, out: ResultDir, res: dict, timings: dict):
         series.append(t=t, pressure_Pa=float(model.load.value), mean_density=model.contents.mean_density(["se"]),
                       max_bulge_m=float(bulge.max()), stagger=st.stats["stagger"][-1] if st.stats["stagger"] else 0,
                       newton=st.stats["newton"][-1] if st.stats["newton"] else 0,
-                      wall_force_N=model.coupling.wall_force(), contact_force_N=model.coupling.contact_force())
+                      wall_force_N=model.coupling.wall_force(), contact_force_N=model.coupling.contact_force(),
+                      reaction_Pa=model.reaction_pressure(), friction_force_N=model.coupling.friction_force())
         series.flush()
 
     st = _Stepper(model, out, "densify", set_time, record)
     st.run(0.0, 1.0, cfg.load_increments)
     # the hold: PTFE and powder are rate independent here, so 10 min at 300 MPa change nothing
-    peak = {"density": model.contents.mean_density(["se"]), "bulge": model.wall_bulge()}
+    peak = {"density": model.contents.mean_density(["se"]), "bulge": model.wall_bulge(),
+            "reaction": model.reaction_pressure(), "friction": model.coupling.friction_force()}
     rho_peak = model.contents.density.x.array.copy()
     st.run(1.0, 2.0, cfg.unload_increments)
     zb, bulge_res = model.wall_bulge()
@@ -672,6 +755,12 @@ def _densify(model: CellModel, out: ResultDir, res: dict, timings: dict):
     res.update({
         "densify_mean_density_at_peak": peak["density"],
         "densify_mean_density_unloaded": model.contents.mean_density(["se"]),
+        "densify_density_top_half": model.pellet_half_density(top=True),
+        "densify_density_bottom_half": model.pellet_half_density(top=False),
+        "densify_reaction_at_peak_Pa": peak["reaction"],
+        "densify_residual_reaction_Pa": model.reaction_pressure(),
+        "densify_friction_force_at_peak_N": peak["friction"],
+        "densify_residual_friction_force_N": model.coupling.friction_force(),
         "densify_density_min": model.comm.allreduce(
             float(model.contents.density.x.array[model.tm.cells("se")].min(initial=np.inf)), op=MPI.MIN),
         "densify_density_max": model.comm.allreduce(
@@ -896,6 +985,7 @@ def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
             model.contents.replace_law("li", model.li)
             model.contents.replace_law("li_plating", model.li_plating)
             model.contents.replace_law("cathode", model.cathode)
+            model.coupling.release_friction(["li_outer", "cathode_outer"])
         try:
             {"densify": _densify, "assemble": _assemble, "charge": _charge}[step](model, out, res, timings)
         except SolveDivergedError as e:

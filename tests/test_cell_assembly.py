@@ -17,6 +17,11 @@
   10 MPa; during charge the rod reaction rises and Li moves deeper into the gap; the foil thins
   more at its centre than at its edge. Run in two parts through a checkpoint (restart), on 1 and
   2 ranks (parity), and a densification that cannot converge ends with a message and a checkpoint.
+* Die-wall friction (mu = 0.2, the default) through loading, unloading, assembly and charge: the far
+  rod's reaction falls short of the applied pressure by exactly the wall's friction force, the
+  pressed end of the pellet ends denser, friction stays locked in after unloading.
+* ElastoplasticSolid's residual line search: plain Newton cycles on a saturating (atan) support
+  when unloaded; with the backtracking it converges.
 """
 
 import math
@@ -25,10 +30,11 @@ from mpi4py import MPI
 
 import numpy as np
 import pytest
+import ufl
 from dolfinx import default_scalar_type, fem
-from ssbx.fem.boundary import FixedComponent, NormalPressure
+from ssbx.fem.boundary import FixedComponent, NormalPressure, measure
 from ssbx.fem.li_creep import li_creep
-from ssbx.fem.plasticity import ElastoplasticSolid, LinearElastic, ViscoplasticLi
+from ssbx.fem.plasticity import ElastoplasticSolid, LinearElastic, PlasticityDivergedError, ViscoplasticLi
 from ssbx.geometries.strip import build_strip
 from ssbx.studies.cell_assembly import TubeWallContact, lame_wall_stiffness
 from ssbx.studies.runner import prepare, run_case
@@ -137,11 +143,12 @@ def _run(tmp, comm=MPI.COMM_WORLD, case="t", **over):
 
 
 def test_study_trends_through_a_restart(shared_tmp_path):
-    a = _run(shared_tmp_path, case="press", steps='["densify"]')
+    # frictionless: the rod reaction equals the frame pressure exactly (friction: test below)
+    a = _run(shared_tmp_path, case="press", steps='["densify"]', wall_friction="0")
     assert a.status == "complete", a.error
     ck = a.path / "densify.npz"
     assert ck.exists()
-    b = _run(shared_tmp_path, case="cell", steps='["assemble", "charge"]', restart_from=str(ck))
+    b = _run(shared_tmp_path, case="cell", steps='["assemble", "charge"]', restart_from=str(ck), wall_friction="0")
     assert b.status == "complete", b.error
     r = {**a.results, **b.results}
     # step 1: PTFE bulges plastically and keeps most of the bulge; a gap is left next to the Li
@@ -183,3 +190,73 @@ def test_parity_world_vs_self(shared_tmp_path):
     assert a.status == b.status == "complete"
     for key in ("densify_max_residual_bulge_m", "densify_mean_density_unloaded", "assemble_li_gap_volume_m3"):
         assert a.results[key] == pytest.approx(b.results[key], rel=1e-6), key
+
+
+def test_die_wall_friction_through_loading_unloading_and_charge(shared_tmp_path):
+    """Coulomb die-wall friction mu = 0.2 (penalty stick, Robin-stabilised stagger): the densify
+    step completes loading to 300 MPa and unloading, the wall carries part of the load (the far rod
+    sees less than the applied pressure, by exactly the friction force), the pellet ends denser at
+    the pressed end than at the far end (frictionless: no such gradient), friction locked in after
+    unloading holds an axial force, and assemble/charge run from the checkpoint (friction history)."""
+    p, area = 300e6, math.pi * 3.175e-3**2
+    free = _run(shared_tmp_path, case="mu0", steps='["densify"]', wall_friction="0")
+    fric = _run(shared_tmp_path, case="mu02", steps='["densify"]', wall_friction="0.2")
+    assert free.status == "complete", free.error
+    assert fric.status == "complete", fric.error
+    r0, rf = free.results, fric.results
+    assert rf["densify_increments"] >= 4 + 2  # all of loading and unloading (cutbacks add increments)
+    # frictionless: the far rod carries the whole load; friction: 0.5-3 % goes into the wall (thin pellet)
+    assert r0["densify_reaction_at_peak_Pa"] == pytest.approx(p, rel=1e-6)
+    assert r0["densify_friction_force_at_peak_N"] == 0.0
+    assert 0.97 * p < rf["densify_reaction_at_peak_Pa"] < 0.995 * p
+    # axial balance of the contents: applied = far-rod reaction + wall friction
+    assert (p - rf["densify_reaction_at_peak_Pa"]) * area == pytest.approx(rf["densify_friction_force_at_peak_N"],
+                                                                           rel=0.02)
+    # after unloading the friction stays locked in and the far rod holds it (frictionless: nothing)
+    assert abs(rf["densify_residual_friction_force_N"]) > 10.0
+    assert -rf["densify_residual_reaction_Pa"] * area == pytest.approx(rf["densify_residual_friction_force_N"],
+                                                                       rel=0.05)
+    assert abs(r0["densify_residual_reaction_Pa"]) < 1e-3
+    # density: the pressed (top) half densifies more than the far half with friction; less so without
+    grad0 = r0["densify_density_top_half"] - r0["densify_density_bottom_half"]
+    gradf = rf["densify_density_top_half"] - rf["densify_density_bottom_half"]
+    assert gradf > 3e-4 and gradf > grad0 + 3e-4
+    assert rf["densify_mean_density_unloaded"] < r0["densify_mean_density_unloaded"]
+    assert rf["densify_residual_gap_at_li_m"] > 20e-6  # the tube still keeps a gap
+    # assemble and charge with friction, restarted from the densify checkpoint
+    b = _run(shared_tmp_path, case="mu02cell", steps='["assemble", "charge"]', wall_friction="0.2",
+             restart_from=str(fric.path / "densify.npz"))
+    assert b.status == "complete", b.error
+    rb = b.results
+    assert rb["assemble_reaction_pressure_Pa"] < 10e6  # part of the frame load rests on the wall
+    assert rb["charge_reaction_pressure_end_Pa"] > 1.5 * rb["charge_reaction_pressure_start_Pa"]
+    assert rb["charge_li_gap_volume_end_m3"] > rb["charge_li_gap_volume_start_m3"]
+
+
+def test_line_search_ends_newton_cycling():
+    """A saturating support K d atan(u_z/d) under the loaded face of a soft block (stiffness k_b << K):
+    unloading from u_z ~ 6 d, plain Newton jumps to |u_z| >> d, where the support is flat, and
+    cycles between +-(pi/2) K d/k_b; the residual backtracking converges to u_z = 0."""
+    comm = MPI.COMM_WORLD
+    K, d = 1e15, 1e-6  # Pa/m, m
+    results = {}
+    for ls in (False, True):
+        tm = build_strip(comm, 1e-3, 1e-3, 2, 2)
+        load = fem.Constant(tm.mesh, default_scalar_type(0.9 * K * d * math.pi / 2))
+
+        def support(u, v, tm=tm):
+            return K * d * ufl.atan(u[1] / d) * v[1] * measure(tm, facets=("strip_top",))
+
+        solid = ElastoplasticSolid(tm, LinearElastic(1e9, 0.3), fixed=[FixedComponent(("strip_bottom",), 1),
+                                                                       FixedComponent(("strip_left",), 0)],
+                                   pressures=[NormalPressure(("strip_top",), load)], extra_residual=support,
+                                   line_search=ls, max_it=40, prefix=f"ls_{int(ls)}_", atol=1e-6)
+        solid.step()
+        load.value = 0.0
+        try:
+            solid.step()
+            results[ls] = comm.allreduce(float(np.abs(solid.u.x.array).max(initial=0.0)), op=MPI.MAX)
+        except PlasticityDivergedError:
+            results[ls] = None
+    assert results[False] is None  # plain Newton: no convergence
+    assert results[True] is not None and results[True] < 1e-12
