@@ -173,11 +173,19 @@ def return_mapping(mat: J2Material, sig_old: np.ndarray, p_old: np.ndarray, deps
     C = mat.elastic_matrix()
     G, H = mat.shear, mat.hardening
     trial = sig_old + deps @ C
-    s = trial @ P_DEV
     q = equivalent_stress(trial)
     f = q - (mat.yield_stress + H * p_old)
-    plastic = f > 0
-    dp = np.where(plastic, f / (3 * G + H), 0.0)
+    dp = np.where(f > 0, f / (3 * G + H), 0.0)
+    sig, tangent = radial_correction(C, mat.bulk, G, trial, q, dp, np.full_like(q, H))
+    return sig, p_old + dp, tangent
+
+
+def radial_correction(C, K, G, trial, q, dp, H):
+    """Stress and consistent tangent of a J2-type radial return: ``dp`` (per point) is the
+    equivalent plastic strain increment found by the law, ``H`` (per point) the slope of its flow
+    stress in dp (hardening, or rate sensitivity over one step). Shared by J2 and creep laws."""
+    s = trial @ P_DEV
+    plastic = dp > 0
     qs = np.where(plastic, q, 1.0)
     factor = np.where(plastic, 3 * G * dp / qs, 0.0)
     sig = trial - factor[:, None] * s
@@ -185,10 +193,10 @@ def return_mapping(mat: J2Material, sig_old: np.ndarray, p_old: np.ndarray, deps
     if np.any(plastic):
         n = s[plastic] / np.linalg.norm(s[plastic], axis=1)[:, None]
         theta = 1 - factor[plastic]
-        theta_bar = 3 * G / (3 * G + H) - factor[plastic]
-        tangent[plastic] = (mat.bulk * np.outer(M, M)[None] + 2 * G * theta[:, None, None] * P_DEV[None]
+        theta_bar = 3 * G / (3 * G + H[plastic]) - factor[plastic]
+        tangent[plastic] = (K * np.outer(M, M)[None] + 2 * G * theta[:, None, None] * P_DEV[None]
                             - 2 * G * theta_bar[:, None, None] * np.einsum("ni,nj->nij", n, n))
-    return sig, p_old + dp, tangent
+    return sig, tangent
 
 
 @dataclass
@@ -216,6 +224,8 @@ class ViscoplasticLi(_IsotropicModuli):
     def __post_init__(self):
         if not (self.youngs_modulus > 0 and -1 < self.poisson_ratio < 0.5):
             raise ValueError("ViscoplasticLi: youngs_modulus must be positive and poisson_ratio in (-1, 0.5)")
+        if not self.time_step > 0:
+            raise ValueError(f"ViscoplasticLi: time_step must be positive (s), got {self.time_step}")
         self.eigenstrain_rate = np.asarray(self.eigenstrain_rate, dtype=float).reshape(4)
 
     def initial_state(self, n: int) -> np.ndarray:
@@ -229,26 +239,17 @@ class ViscoplasticLi(_IsotropicModuli):
             raise ValueError(f"ViscoplasticLi: time_step must be positive, got {self.time_step}")
         C = self.elastic_matrix()
         G = self.shear
-        trial = sig_old + (deps - self.eigenstrain_rate * self.time_step) @ C
-        s = trial @ P_DEV
+        finite = np.isfinite(self.time_step)
+        # rate-independent limit (time_step = inf): no eigenstrain increment (0 * inf would be nan)
+        eig = self.eigenstrain_rate * self.time_step if finite else 0.0
+        trial = sig_old + (deps - eig) @ C
         q = equivalent_stress(trial)
-        if np.isfinite(self.time_step):
+        if finite:
             dp, slope = radial_return(q, G, self.time_step, self.creep)
-        else:  # rate-independent limit: perfectly plastic at the yield stress
+        else:  # perfectly plastic at the yield stress
             dp = np.maximum(q - self.creep.yield_stress, 0.0) / (3 * G)
             slope = np.zeros_like(q)
-        plastic = dp > 0
-        qs = np.where(plastic, q, 1.0)
-        factor = np.where(plastic, 3 * G * dp / qs, 0.0)
-        sig = trial - factor[:, None] * s
-        tangent = np.broadcast_to(C, (len(q), 4, 4)).copy()
-        if np.any(plastic):
-            n = s[plastic] / np.linalg.norm(s[plastic], axis=1)[:, None]
-            theta = 1 - factor[plastic]
-            H = slope[plastic]
-            theta_bar = 3 * G / (3 * G + H) - factor[plastic]
-            tangent[plastic] = (self.bulk * np.outer(M, M)[None] + 2 * G * theta[:, None, None] * P_DEV[None]
-                                - 2 * G * theta_bar[:, None, None] * np.einsum("ni,nj->nij", n, n))
+        sig, tangent = radial_correction(C, self.bulk, G, trial, q, dp, slope)
         return sig, state_old + dp[:, None], tangent
 
 
@@ -315,11 +316,10 @@ class ElastoplasticSolid:
         Qs = fem.functionspace(msh, basix.ufl.quadrature_element(cell, value_shape=(), degree=quadrature_degree))
         Qt = fem.functionspace(msh, basix.ufl.quadrature_element(cell, value_shape=(4, 4), degree=quadrature_degree))
         self.sig, self.sig_old = fem.Function(Qv, name="stress"), fem.Function(Qv)
-        self.p, self.p_old = fem.Function(Qs, name="plastic_strain"), fem.Function(Qs)
+        self.p = fem.Function(Qs, name="plastic_strain")
         self.density_q = fem.Function(Qs, name="relative_density")
         self.density = fem.Function(fem.functionspace(msh, ("DG", 0)), name="relative_density")
         self.tangent = fem.Function(Qt)
-        self.deps = fem.Function(Qv)
         self.eps_old = fem.Function(Qv)
         self._eps = fem.Function(Qv)
         self._regions = self._split(materials, Qs)
@@ -561,7 +561,6 @@ class ElastoplasticSolid:
         self.eps_old.x.array[:] = self._eps.x.array
         for reg in self._regions:
             reg.state_old = reg.state.copy()
-        self.p_old.x.array[:] = self.p.x.array
 
     def reject(self):
         """Put back the last accepted displacement, stress and internal variables."""
@@ -595,7 +594,6 @@ class ElastoplasticSolid:
         for reg in self._regions:
             reg.state_old = pack[reg.points, : len(reg.law.state_names)].copy()
         self.reject()
-        self.p_old.x.array[:] = self.p.x.array
         self.tangent.x.array[:] = 0.0
         self._update_state()
 

@@ -95,10 +95,11 @@ import ufl
 from dolfinx import fem
 from dolfinx import mesh as dmesh
 from ssbx.fem import kinematics
-from ssbx.fem.boundary import FixedComponent, NormalPressure, integrate, measure, residual_on_facets
+from ssbx.fem.boundary import FixedComponent, NormalPressure, compiled_integral, integrate, measure, residual_on_facets
 from ssbx.fem.compaction import PowderCompaction
 from ssbx.fem.contact import RigidObstacle, contact_pressure, contact_residual
 from ssbx.fem.io import FieldWriter, ResultDir, TimeSeries, load_checkpoint, save_checkpoint, write_csv_atomic
+from ssbx.fem.kinetics import plated_thickness
 from ssbx.fem.li_creep import creep_law_for
 from ssbx.fem.materials import FARADAY
 from ssbx.fem.plasticity import ElastoplasticSolid, J2Material, LinearElastic, PlasticityDivergedError, ViscoplasticLi
@@ -122,7 +123,8 @@ class Config:
     restart_from: str = field(default="", metadata={"doc": "checkpoint (.npz) of the previous step"})
     # step 1
     densify_pressure: float = quantity(300e6, "pressure", doc="300 MPa (DESIGN.md section 1)")
-    densify_hold: float = quantity(600.0, "time", doc="10 min; rate-independent here (one increment)")
+    densify_hold: float = quantity(600.0, "time", doc="10 min (DESIGN); not simulated: the PTFE and powder laws "
+                                   "are rate-independent, so a hold at constant load changes nothing")
     se_initial_density: float = quantity(0.55, "dimensionless", "fraction", doc="powder fill density (assumed)")
     se_pressed_density: float = quantity(0.83, "dimensionless", "fraction",
                                          doc="calibration: closed-die density at densify_pressure")
@@ -257,8 +259,12 @@ class TubeWallContact:
         self.q_c = np.zeros(len(self.c_dofs))  # axial friction traction on the bore (= -q on the contents)
         self.q_c_old = self.q_c.copy()
         self.contents = self.tube = None
-        self.last_iterations = 0
         self.last_newton = 0
+        # total radial force of the nodal pressure on each side (compiled once: every stagger
+        # iteration rescales the mapped profile with them)
+        self._transfer = fem.Function(Vc)
+        self._force_c = compiled_integral(contents_tm, self._transfer, facets=tuple(contents_facets))
+        self._force_t = compiled_integral(tube_tm, self.wall_pressure, facets=self.tube_facets)
 
     def residual(self, u, v):
         form = contact_residual(self.ctm, u, v, [self.obstacle], self.stiffness, cell_size=1.0)
@@ -362,6 +368,13 @@ class TubeWallContact:
         u = self.tube.u.x.array.reshape(-1, 2)[self.t_dofs]
         zt = self.xt[self.t_dofs, 1] + u[:, 1]
         self.wall_pressure.x.array[self.t_dofs] = np.interp(zt, zc, pc, left=0.0, right=0.0) if len(zc) else 0.0
+        # The pointwise map of the profile is not conservative where the pellet's pressure band
+        # spans only a few cells (it lost up to 10 % of the force on unloading): rescale it so the
+        # tube receives exactly the radial force the contents' nodal pressure carries.
+        self._transfer.x.array[self.c_dofs] = self.p_c
+        f_c, f_t = self._force_c(), self._force_t()
+        if f_t > 0.0:
+            self.wall_pressure.x.array[self.t_dofs] *= f_c / f_t
         if self.friction > 0:
             zc, qc = self.pressure_profile(self.q_c)
             self.wall_shear.x.array[self.t_dofs] = np.interp(zt, zc, qc, left=0.0, right=0.0) if len(zc) else 0.0
@@ -402,7 +415,7 @@ class TubeWallContact:
                           k, dw, wn, dp, pn, omega)
                 if dw <= self.rtol * max(wn, 1e-6) and dp <= self.rtol * max(pn, 1e5):
                     self._set_fixed_point(x + r)
-                    self.last_iterations, self.last_newton = k, newton
+                    self.last_newton = newton
                     return k
                 if r_prev is not None:
                     dr = r - r_prev
@@ -528,7 +541,7 @@ class CellModel:
         pt.require("youngs_modulus", "poisson_ratio", "yield_strength")
         self.ptfe = J2Material(pt.youngs_modulus, pt.poisson_ratio, pt.yield_strength, cfg.ptfe_hardening)
         li = mats["li"]
-        creep = creep_law_for(li.name if li.name in ("li", "li_mg10") else "li", yield_stress=li.yield_strength)
+        creep = creep_law_for(li.name, yield_stress=li.yield_strength, where="materials.li")
         self.li = ViscoplasticLi(li.youngs_modulus, li.poisson_ratio, creep)
         self.li_plating = ViscoplasticLi(li.youngs_modulus, li.poisson_ratio, creep)
         cat = mats["cathode"]
@@ -816,16 +829,11 @@ def _assemble(model: CellModel, out: ResultDir, res: dict, timings: dict):
     model.save(out.file("assemble.npz"), {"step": "assemble", "results": res})
 
 
-def plated_thickness(current_density: float, time: float, molar_volume: float = 13.0e-6) -> float:
-    """Thickness (m) of dense Li plated by ``current_density`` (A/m^2) over ``time`` (s):
-    j t Omega / F (1 mAh/cm^2 = 36 C/m^2... -> 4.85 um for Omega = 13.0 cm3/mol)."""
-    return current_density * time * molar_volume / FARADAY
-
-
 def _charge(model: CellModel, out: ResultDir, res: dict, timings: dict):
     cfg = model.cfg
     series = TimeSeries(model.comm, out.file("charge.csv"))
-    omega = model.mats["li"].molar_volume or 13.0e-6
+    model.mats["li"].require("molar_volume")
+    omega = model.mats["li"].molar_volume
     layer = integrate(model.tm, fem.Constant(model.tm.mesh, 1.0), cells=["li_plating"]) / model.area
     rate = cfg.current_density * omega / FARADAY / layer  # axial growth strain rate of the layer, 1/s
     model.li_plating.eigenstrain_rate = np.array([0.0, rate, 0.0, 0.0])
@@ -841,7 +849,7 @@ def _charge(model: CellModel, out: ResultDir, res: dict, timings: dict):
 
     def record(t):
         series.append(t_s=t, capacity_mAh_cm2=cfg.current_density * t / 36000.0,
-                      plated_m=plated_thickness(cfg.current_density, t, omega),
+                      plated_m=plated_thickness(cfg.current_density * t, omega),
                       reaction_Pa=model.reaction_pressure(), li_gap_volume_m3=model.li_gap_volume())
         series.flush()
 
@@ -850,7 +858,7 @@ def _charge(model: CellModel, out: ResultDir, res: dict, timings: dict):
     top1 = model.interface_profile(["li_se_interface"])
     bot1 = model.interface_profile(["rod_bottom_li_interface"])
     edge1 = model.interface_profile(["li_outer"])
-    h_pl = plated_thickness(cfg.current_density, cfg.charge_time, omega)
+    h_pl = plated_thickness(cfg.current_density * cfg.charge_time, omega)
     r = np.linspace(0, model.dims.tube_inner_radius, 41)
 
     def thickness(top, bot):
