@@ -11,6 +11,7 @@ from ssbx.studies.config import ConfigError
 STUDIES: dict[str, str] = {
     "cell_assembly": "ssbx.studies.cell_assembly",
     "cell_elastic": "ssbx.studies.cell_elastic",
+    "dendrite_pressure": "ssbx.studies.dendrite_pressure",
     "li_extrusion": "ssbx.studies.li_extrusion",
     "mixed_conduction": "ssbx.studies.mixed_conduction",
     "se_leakage": "ssbx.studies.se_leakage",

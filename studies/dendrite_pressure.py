@@ -1,0 +1,637 @@
+"""# Study `dendrite_pressure`: Li dendrites in a porous SE under external pressure (soft vs hard short)
+
+What is simulated (DESIGN.md section 1 "Soft vs hard short", M4): a Li anode (left) against a porous
+Li6PS5Cl separator (pores ~10 um mean diameter at 16.25 % porosity, seeded random sequential
+addition, :mod:`ssbx.geometries.porous`), four initial Li protrusions on the anode surface, a cell
+voltage of -0.35 V between the anode collector (x = 0) and the counter electrode (the right face of
+the SE), and an external pressure on the SE face (0 / 5 / 10 MPa; the anode face is held in x, the
+bottom and top faces in y, ``lateral_faces = "roller"``: a slice of a wide cell; "free" frees the
+top). Li plates and grows into the SE; where it grows, and whether it bridges the cell, is what the
+pressure changes.
+
+Model: :class:`ssbx.fem.phase_field.PhaseFieldDendrite` (Chen 2015 family, see its docstring):
+Allen-Cahn with Butler-Volmer for the Li order parameter xi, Nernst-Planck for Li+, charge
+conservation for one potential, plane-strain elasticity with a deposition eigenstrain eps0 h(xi) I.
+Pores are static (rho = 0 in the ``pore`` cells): they keep ``pore_fraction`` of the SE transport
+and stiffness, and Li may grow into them. Both Li and SE are elastic at this scale (DESIGN.md).
+
+Outputs per case (one pressure): ``history.csv`` (t, leakage (electronic) current at the counter
+electrode, plating current, Li volume, attached/dead Li volume, dead clusters, shorted, hydrostatic
+pressure in the Li that grew into the SE: volume mean and peak, Li in pores), ``fields.bp``/
+``fields.pvd`` (xi, c~, phi, u, hydrostatic pressure, volumetric strain, pore marker) at
+``snapshot_times``, ``snapshots.npz`` (cell-midpoint fields for the figures),
+``dendrite_pressure.png`` (morphology, pressure, volumetric strain at the snapshot times; leakage
+current vs time) and results: short time (None: no short), dead-Li volume, peak/mean pressure in Li.
+
+Comparison of a sweep: ``python -m ssbx.studies.dendrite_pressure compare results/dendrite_pressure``
+finds the complete cases below that folder and draws morphology panels per pressure, the leakage
+current vs time and the pressure in the dendrites (``comparison.png`` + ``comparison.csv``).
+
+Choices made here (all config fields; "assumed" = no literature value):
+* Transport: D_l = sigma_SE RT/(F^2 c0) = 5.3e-11 m^2/s (``consistent_transport = true``, the
+  default). DESIGN's D_l = 3.2e-10 m^2/s with sigma_SE = 0.2 S/m makes migration carry 6x the
+  conduction current, Li+ piles up at the interface and the porous cell runs away within ~1 s (see
+  the phase_field docstring); ``consistent_transport = false`` switches back.
+* Deposition eigenstrain eps0 = 2e-3 (``deposition_strain``, assumed). It sets both the coupling
+  to the applied pressure (the work term 3 eps0 p: 6e4 J/m^3 at 10 MPa) and the self-stress of
+  new Li constrained by the SE (~E_Li eps0 ~ 10-20 MPa, i.e. comparable to the applied pressure).
+  The phase_field default 1e-3 halves the pressure coupling; 1e-2 gives a self-stress of 60-350 MPa
+  in the Li whose driving force (3 eps0 p_self ~ 0.5 W) dissolves the protrusions and smears the
+  front into a xi ~ 0.3 plateau (tried: not usable). 2e-3 keeps a sharp front.
+* Pores keep ``pore_fraction`` = 1e-3 of the SE transport and stiffness (assumed "near zero").
+* Short detection: (a) a cluster of Li cells (xi > ``li_threshold``) touching anode and counter
+  facets (:func:`ssbx.fem.connectivity.li_connectivity`), or (b) an electronic short: the current
+  at the counter electrode exceeds ``short_current_ratio`` x the plating current (in this
+  single-potential model current in = plating current exactly, so before a short the two agree;
+  the conductivity interpolation h(xi) sigma_Li makes the diffuse tail ahead of a tip (xi ~ 1e-3
+  already conducts like the SE) carry electrons before xi > 1/2 connects, so (b) comes first).
+* Scaled-down default: a 60 x 40 um cell (Li 8 um + SE 52 um), interface width 1.5 um (2x the
+  Chen value: kappa x 4), mesh 0.4 um near pores and 0.8 um elsewhere, 120 s; the full
+  1000 x 500 um, 500 s case at the native interface width is ``configs/dendrite_pressure_full.toml``
+  (cluster; not run).
+
+What the model gives (default config, 1 rank each, 33.8k dofs, ~3 min per case; measured
+2026-11-21). Li+ supply limits growth (consistent transport: ~1.0e3 A/m^2 at the start, rising
+as ~1/gap), and Allen-Cahn curvature flow (L_sigma kappa/R ~ 4 um/s for R = 3 um, against
+~0.15 um/s of growth) rounds the protrusions off within ~10 s; the front stays nearly planar
+except one finger that grows from the protrusion next to the top face (the zero-flux condition
+on xi mirrors it into a wider, blunter finger) and runs along that face to the counter electrode.
+* 0 / 5 / 10 MPa: electronic (hard) short at 36.8 / 36.5 / 36.1 s: the counter current follows the
+  plating current (1.0e3 -> ~1e4 A/m^2) and then jumps by >1e3 within ~0.01 s (to 1.6e7 / 2.2e7 /
+  3.8e7 A/m^2 when the run stops three steps later); the xi > 1/2 bridge is not reached before
+  that (front at 47 um of 60). No dead Li, no Li in pores (< 0.01 um^2: pores hold almost no
+  Li+, so xi cannot grow inside them), the same morphology at all three pressures.
+* Hydrostatic pressure in the grown Li rises with the applied pressure: peak 28.2 / 31.4 / 34.5 MPa,
+  mean at the short 16.6 / 20.4 / 24.2 MPa (SE mean 1.2 / 5.5 / 9.8 MPa). The peak sits in the
+  Li next to its interface with the SE (xi 0.55-0.8), first in the finger; at 0 and 5 MPa it is
+  the maximum of the whole cell, at 10 MPa the cell maximum (47 MPa) is the concentration at a
+  pore edge in the SE.
+* eps0 = 5e-3 instead of 2e-3 (0 and 10 MPa): short at 37.5 / 38.0 s, peak Li pressure 69.6 /
+  75.9 MPa; the finger becomes a thin sub-1/2 film along the top face. Still no pressure trend.
+* Sensitivities at 0 MPa: ``pore_fraction`` 0.1 instead of 1e-3: short at 36.6 s, Li in pores
+  0.02 um^2 (the finger passes above the pores). ``protrusion_margin`` = 8 um (protrusions at
+  y = 8, 16, 24, 32 um, away from the faces): the finger grows from the top protrusion, bends round
+  the top of the first pore, hugging its wall, and shorts at 40.3 s (Li in pores 0.03 um^2, peak
+  Li pressure 28.0 MPa). On 2 ranks the default 0 MPa case gives the same short time (36.779 s,
+  all digits) and peak pressure.
+Not reproduced: pore filling and penetration, growth along pore walls at 5 MPa, pinched-off dead
+Li and a fluctuating (soft-short) leakage at 10 MPa. In this model the pressure enters only
+through the work 3 eps0 p (6e4 J/m^3 at 10 MPa for eps0 = 2e-3), against an electrochemical
+drive of -0.35 V (F C_s 0.35 V = 2.6e9 J/m^3 of Li; thermodynamically 10 MPa shifts the Li
+potential by only Omega p/F = 1.35 mV), and growth is transport-limited, so pressure cannot
+redirect it; Li cannot enter pores that carry no Li+.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from dolfinx import default_scalar_type, fem
+from dolfinx.mesh import compute_midpoints
+from ssbx.fem import kinematics
+from ssbx.fem.boundary import FixedComponent, NormalPressure
+from ssbx.fem.elasticity import cellwise
+from ssbx.fem.io import FieldWriter, ResultDir, TimeSeries, write_csv_atomic
+from ssbx.fem.phase_field import LENGTH_SCALE, PhaseFieldDendrite, PhaseFieldParameters, interpolation
+from ssbx.fem.timestepping import SolveDivergedError, StepControl
+from ssbx.geometries.porous import PorousSE, build_porous_se
+from ssbx.studies.config import choice, quantities, quantity
+
+from ssbx.log import get_logger
+
+DESCRIPTION = "Phase-field Li dendrites in a porous SE under 0-10 MPa: hard vs soft short, dead Li, pressure"
+log = get_logger(__name__)
+UM = 1e-6
+
+
+@dataclass(frozen=True)
+class Config:
+    # geometry (x through the cell: Li anode, then the porous SE)
+    li_thickness: float = quantity(8e-6, "length", doc="Li anode layer (full case: 200 um)")
+    se_thickness: float = quantity(52e-6, "length", doc="porous SE (full case: 800 um)")
+    height: float = quantity(40e-6, "length", doc="cell height (full case: 500 um)")
+    porosity: float = quantity(0.1625, "dimensionless", "fraction", doc="DESIGN.md section 1")
+    mean_pore_diameter: float = quantity(10e-6, "length", doc="DESIGN.md section 1")
+    diameter_spread: float = quantity(0.3, "dimensionless", "nonnegative", doc="lognormal sigma (assumed)")
+    seed: int = 3
+    mesh_size: float = quantity(0.4e-6, "length", doc="element size near pores, 2x elsewhere")
+    protrusions: int = 4
+    protrusion_radius: float = quantity(3e-6, "length", doc="half-width of each protrusion")
+    protrusion_length: float = quantity(5e-6, "length", doc="how far each protrusion reaches into the SE")
+    protrusion_margin: float = quantity(0.0, "length", "nonnegative",
+                                        doc="centre of the outer protrusions from the faces; 0: height/(2 n)")
+    # electrochemistry and mechanics
+    voltage: float = quantity(-0.35, "voltage", None, doc="anode vs counter electrode (DESIGN.md)")
+    external_pressure: float = quantity(0.0, "pressure", "nonnegative", doc="on the SE face (counter side)")
+    lateral_faces: str = choice("roller", ("roller", "free"),
+                                doc="top face: u_y = 0 like the bottom (a slice of a wide cell) or traction-free")
+    interface_width: float = quantity(1.5e-6, "length",
+                                      doc="delta = sqrt(2 kappa/W); Chen 2015: 0.75 um (kappa scaled, W kept)")
+    consistent_transport: bool = True  # D_l = sigma_SE RT/(F^2 c0) instead of DESIGN's 3.2e-10 m^2/s
+    deposition_strain: float = quantity(2e-3, "dimensionless", "nonnegative", doc="eps0 (assumed)")
+    interface_mobility: float = quantity(2.5e-6, "dimensionless", doc="L_sigma (m^3/(J s)), Chen 2015")
+    pore_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
+                                    doc="pore transport/stiffness as a fraction of the SE (assumed)")
+    # time
+    t_end: float = quantity(120.0, "time")
+    dt0: float = quantity(0.05, "time")
+    dt_max: float = quantity(2.0, "time")
+    max_xi_change: float = 0.5
+    snapshot_times: tuple = quantities((10.0, 20.0, 30.0, 60.0), "time", doc="field output and figure panels")
+    steps_after_short: int = 3  # keep going this many steps after a short is detected, then stop
+    # electronic short: the counter electrode current exceeds this multiple of the plating current
+    # (before a short the two agree: the ionic current drawn from the counter feeds the plating)
+    short_current_ratio: float = quantity(10.0, "dimensionless")
+    li_threshold: float = 0.5  # xi above which a cell counts as Li (clusters, dead Li, short)
+    figure: bool = True
+
+    def __post_init__(self):
+        if self.protrusions < 0:
+            raise ValueError(f"protrusions must be >= 0, got {self.protrusions}")
+        if not 0 < self.li_threshold < 1:
+            raise ValueError(f"li_threshold must lie in (0, 1), got {self.li_threshold}")
+        if self.steps_after_short < 0:
+            raise ValueError(f"steps_after_short must be >= 0, got {self.steps_after_short}")
+        if self.dt0 > self.dt_max:
+            raise ValueError(f"dt0 ({self.dt0}) must not exceed dt_max ({self.dt_max})")
+        if self.mesh_size > self.interface_width:
+            raise ValueError(f"mesh_size ({self.mesh_size}) must not exceed interface_width "
+                             f"({self.interface_width}): the diffuse interface would not be resolved")
+        if self.protrusions and 2 * self.protrusion_radius * self.protrusions > self.height:
+            raise ValueError("protrusion_radius: the protrusions do not fit side by side in the height")
+        if 2 * self.protrusion_margin >= self.height:
+            raise ValueError(f"protrusion_margin ({self.protrusion_margin}) must be below half the height")
+        if any(t > self.t_end for t in self.snapshot_times):
+            raise ValueError(f"snapshot_times must not exceed t_end ({self.t_end} s)")
+
+    def parameters(self) -> PhaseFieldParameters:
+        """Chen 2015 parameters with this study's interface width, eps0, pore fraction, transport."""
+        base = PhaseFieldParameters()
+        kappa = base.barrier_height * self.interface_width**2 / 2
+        p = dataclasses.replace(base, gradient_coefficient=kappa, deposition_strain=self.deposition_strain,
+                                pore_fraction=self.pore_fraction, interface_mobility=self.interface_mobility)
+        return p.with_consistent_transport() if self.consistent_transport else p
+
+    def porous(self) -> PorousSE:
+        return PorousSE(width=self.se_thickness, height=self.height, porosity=self.porosity,
+                        mean_pore_diameter=self.mean_pore_diameter, diameter_spread=self.diameter_spread,
+                        seed=self.seed, li_thickness=self.li_thickness)
+
+
+# -- the cell ----------------------------------------------------------------------------------
+def protrusion_centres(cfg: Config) -> np.ndarray:
+    """y of the protrusions: evenly spaced, the outer ones ``protrusion_margin`` from the faces
+    (default height/(2n): equal spacing including the faces)."""
+    n = cfg.protrusions
+    margin = cfg.protrusion_margin or cfg.height / (2 * max(n, 1))
+    if n == 1:
+        return np.array([cfg.height / 2])
+    return np.linspace(margin, cfg.height - margin, n)
+
+
+def initial_xi(cfg: Config, width: float):
+    """xi0(x): the Li layer x < li_thickness plus ``protrusions`` rounded fingers (a rectangle of
+    half-width r capped by a semicircle, tip at li_thickness + protrusion_length), with the
+    equilibrium tanh profile of width ``width`` across the signed distance."""
+    x0, r, length = cfg.li_thickness, cfg.protrusion_radius, cfg.protrusion_length
+    ys = protrusion_centres(cfg)
+
+    def xi0(x):
+        level = x[0] - x0  # signed distance to the flat Li surface (negative in Li)
+        for yc in ys:
+            # a capsule from (x0 - r, yc) to (x0 + length - r, yc) of radius r
+            a, b = x0 - r, x0 + max(length - r, 0.0)
+            px = np.clip(x[0], a, b)
+            level = np.minimum(level, np.hypot(x[0] - px, x[1] - yc) - r)
+        return 0.5 * (1 - np.tanh(level / width))
+
+    return xi0
+
+
+@dataclass
+class Cell:
+    tm: object
+    pf: PhaseFieldDendrite
+    rho: fem.Function  # 1 SE, 0 pore (DG0)
+    pressure: fem.Constant
+
+
+def build_cell(cfg: Config, comm: MPI.Comm, prefix: str = "dendrite_pressure_") -> Cell:
+    """Mesh, initial state and the phase-field problem of one case."""
+    tm = build_porous_se(comm, cfg.porous(), mesh_size=cfg.mesh_size)
+    params = cfg.parameters()
+    rho = cellwise(tm, {"pore": 0.0}, "solid", default=1.0)
+    pressure = fem.Constant(tm.mesh, default_scalar_type(cfg.external_pressure))
+    x = ufl.SpatialCoordinate(tm.mesh)
+    length = cfg.li_thickness + cfg.se_thickness
+    lateral = ("li_bottom", "se_bottom") + (("li_top", "se_top") if cfg.lateral_faces == "roller" else ())
+    # a first Newton guess only: the anode voltage in the Li, linear across the SE
+    phi0 = ufl.max_value(cfg.voltage * (length - x[0]) / cfg.se_thickness, cfg.voltage) if cfg.voltage < 0 else \
+        ufl.min_value(cfg.voltage * (length - x[0]) / cfg.se_thickness, cfg.voltage)
+    pf = PhaseFieldDendrite(
+        tm, params, anode=("li_left",), counter=("se_right",), voltage=cfg.voltage,
+        initial_xi=initial_xi(cfg, params.interface_width), initial_potential=phi0, solid_fraction=rho,
+        mechanics=True,
+        fixed_displacements=[FixedComponent(("li_left",), 0), FixedComponent(lateral, 1)],
+        pressures=[NormalPressure(("se_right",), pressure)], max_xi_change=cfg.max_xi_change, prefix=prefix)
+    return Cell(tm, pf, rho, pressure)
+
+
+class Diagnostics:
+    """Cell-wise (DG0) views of the state and the allreduced numbers the study reports: the Li
+    that grew beyond the initial anode surface (x > li_thickness), its hydrostatic pressure, Li in
+    pores, clusters."""
+
+    def __init__(self, cfg: Config, cell: Cell):
+        self.cfg, self.cell = cfg, cell
+        pf, tm = cell.pf, cell.tm
+        msh = tm.mesh
+        self.comm = tm.comm
+        V0 = fem.functionspace(msh, ("DG", 0))
+        n = msh.topology.index_map(msh.topology.dim).size_local
+        self.n = n
+        self.mid = compute_midpoints(msh, msh.topology.dim, np.arange(n, dtype=np.int32))[:, :2]
+        self.vol = fem.assemble_vector(fem.form(ufl.TestFunction(V0) * ufl.dx)).array[:n].copy()
+        xi = ufl.split(pf.w)[0]
+        u = LENGTH_SCALE * ufl.split(pf.w)[3]  # the state holds u/l0
+        self.f = {name: fem.Function(V0, name=name) for name in ("xi_cell", "h_cell", "pressure_cell",
+                                                                 "volumetric_strain")}
+        pts = V0.element.interpolation_points
+        self.expr = {"xi_cell": fem.Expression(xi, pts), "h_cell": fem.Expression(interpolation(xi), pts),
+                     "pressure_cell": fem.Expression(pf.hydrostatic_pressure(), pts),
+                     "volumetric_strain": fem.Expression(ufl.tr(kinematics.strain(u, tm.kind, msh)), pts)}
+        self.rho = cell.rho.x.array[:n].copy()
+        self.beyond = self.mid[:, 0] > cfg.li_thickness + 0.5 * cfg.interface_width
+
+    def update(self) -> dict[str, np.ndarray]:
+        for k, f in self.f.items():
+            f.interpolate(self.expr[k])
+        return {k: f.x.array[: self.n] for k, f in self.f.items()}
+
+    def _sum(self, v) -> float:
+        return self.comm.allreduce(float(np.sum(v)), op=MPI.SUM)
+
+    def _max(self, v) -> float:
+        return self.comm.allreduce(float(np.max(v, initial=-np.inf)), op=MPI.MAX)
+
+    def measure(self) -> dict:
+        a = self.update()
+        li = a["xi_cell"] > self.cfg.li_threshold
+        grown = li & self.beyond
+        w = a["h_cell"] * self.vol * self.beyond
+        weight = self._sum(w)
+        mean_p = self._sum(w * a["pressure_cell"]) / weight if weight > 0 else float("nan")
+        peak = self._max(a["pressure_cell"][grown]) if self._sum(grown) > 0 else float("nan")
+        se = li & (self.rho > 0.5)
+        return {
+            "li_grown_volume": weight,  # int h over x > Li surface (m^2 per m depth)
+            "li_in_pores_volume": self._sum(a["h_cell"] * self.vol * (self.rho < 0.5)),
+            "pressure_li_mean": mean_p,
+            "pressure_li_peak": peak,
+            "pressure_se_mean": self._sum(self.vol * (~li) * (self.rho > 0.5) * a["pressure_cell"])
+            / max(self._sum(self.vol * (~li) * (self.rho > 0.5)), 1e-300),
+            "li_front": self._max(self.mid[li, 0]) if self._sum(li) > 0 else float("nan"),
+            "li_in_se_cells": int(self.comm.allreduce(int(np.count_nonzero(se & self.beyond)), op=MPI.SUM)),
+        }
+
+    def gather(self) -> dict[str, np.ndarray] | None:
+        """Cell midpoints and DG0 fields on rank 0 (None elsewhere), for figures."""
+        a = self.update()
+        local = np.column_stack([self.mid, a["xi_cell"], a["pressure_cell"], a["volumetric_strain"], self.rho])
+        parts = self.comm.gather(local, root=0)
+        if self.comm.rank != 0:
+            return None
+        allv = np.concatenate(parts)
+        allv = allv[np.lexsort((allv[:, 1], allv[:, 0]))]  # partition-independent order
+        return {"x": allv[:, 0], "y": allv[:, 1], "xi": allv[:, 2], "pressure": allv[:, 3],
+                "volumetric_strain": allv[:, 4], "solid": allv[:, 5]}
+
+
+# -- one case ----------------------------------------------------------------------------------
+def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: str = "dendrite_pressure_"):
+    """Run one pressure. Returns (results dict, history rows, snapshots on rank 0 (else {}))."""
+    t_start = time.perf_counter()
+    cell = build_cell(cfg, comm, prefix)
+    t_built = time.perf_counter()
+    pf = cell.pf
+    diag = Diagnostics(cfg, cell)
+    series = TimeSeries(comm, out.file("history.csv")) if out is not None else None
+    rows, snaps = [], {}
+    state = {"short_t": None, "bridge_t": None, "electronic_t": None, "after": 0, "first_dead_t": None}
+    pending = sorted(cfg.snapshot_times)
+    writer, written = None, []
+    if out is not None:
+        solid = fem.Function(diag.f["pressure_cell"].function_space, name="solid")
+        solid.x.array[:] = cell.rho.x.array
+        writer = FieldWriter(comm, out.file("fields"), [*pf.output_functions(), diag.f["volumetric_strain"], solid])
+
+    def record(row: dict) -> None:
+        con = pf.connectivity(cfg.li_threshold)
+        m = diag.measure()
+        full = {**row, **m, "attached_volume": con.attached_volume, "dead_volume": con.dead_volume,
+                "dead_clusters": con.dead_clusters, "clusters": con.clusters, "shorted": con.shorted}
+        full["leakage_current_density"] = row.get("leakage_current", 0.0) / cfg.height  # A/m^2
+        electronic = full["t"] > 0 and abs(full["leakage_current"]) > cfg.short_current_ratio * abs(
+            full["plating_current"])
+        full["electronic_short"] = electronic
+        if con.shorted and state["bridge_t"] is None:
+            state["bridge_t"] = full["t"]
+            log.info("Li (xi > %g) bridges anode and counter electrode at t = %.4g s", cfg.li_threshold, full["t"])
+        if electronic and state["electronic_t"] is None:
+            state["electronic_t"] = full["t"]
+            log.info("electronic short: leakage current %.3g A/m^2 = %.3g x the plating current at t = %.4g s",
+                     full["leakage_current_density"],
+                     abs(full["leakage_current"]) / max(abs(full["plating_current"]), 1e-300), full["t"])
+        if (con.shorted or electronic) and state["short_t"] is None:
+            state["short_t"] = full["t"]
+        if con.dead_volume > 0 and state["first_dead_t"] is None:
+            state["first_dead_t"] = full["t"]
+        if state["short_t"] is not None and full["t"] > state["short_t"]:
+            state["after"] += 1
+        rows.append(full)
+        if series is not None:
+            series.append(**full)
+            if len(rows) % 10 == 0:
+                series.flush()
+        if pending and full["t"] >= pending[0] * (1 - 1e-9):  # one output for all times passed
+            while pending and full["t"] >= pending[0] * (1 - 1e-9):
+                pending.pop(0)
+            snap(full["t"])
+
+    def snap(t: float) -> None:
+        written.append(t)
+        if writer is not None:
+            pf.output_functions()
+            diag.update()
+            writer.write(t)
+        g = diag.gather()
+        if g is not None:
+            snaps[t] = g
+
+    initial = {"t": 0.0, "dt": 0.0, "newton": 0, "plating_current": 0.0, "leakage_current": 0.0,
+               "li_volume": pf.li_volume(), "plated_charge": 0.0, "counter_charge": 0.0}
+    record(initial)
+    snap(0.0)
+    control = StepControl(dt0=cfg.dt0, dt_min=cfg.dt0 * 1e-4, dt_max=cfg.dt_max, grow=1.5, easy_iterations=5)
+    ended = "t_end"
+    if state["short_t"] is not None and cfg.steps_after_short == 0:
+        ended = "short"
+    else:
+        try:
+            pf.run(cfg.t_end, control, on_step=record,
+                   stop=lambda: state["short_t"] is not None and state["after"] >= cfg.steps_after_short)
+            if state["short_t"] is not None:
+                ended = "short"
+        except SolveDivergedError as e:
+            ended = "diverged"
+            log.warning("dendrite_pressure: the solve stopped at t = %.4g s: %s", pf.t, e)
+    if rows[-1]["t"] not in written:  # the final state is always written
+        snap(rows[-1]["t"])
+    if writer is not None:
+        writer.close()
+    if series is not None:
+        series.flush()
+    results = summarise(cfg, rows, state, ended)
+    results["newton_iterations"] = pf.counters["newton"]
+    results["steps"] = pf.counters["steps"]
+    results["rejected_steps"] = pf.counters["rejected"]
+    results["setup_s"] = t_built - t_start
+    results["solve_s"] = time.perf_counter() - t_built
+    results["dofs"] = pf.w.x.petsc_vec.getSize()
+    return results, rows, snaps
+
+
+def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
+    """Scalars of a case (the same on every rank: built from allreduced rows)."""
+    leak = np.array([r["leakage_current_density"] for r in rows[1:]]) if len(rows) > 1 else np.zeros(1)
+    plate = np.array([r["plating_current"] / cfg.height for r in rows[1:]]) if len(rows) > 1 else np.zeros(1)
+    # (the initial state is not in equilibrium: the eigenstrain of the initial Li acts on u = 0)
+    peak = [r["pressure_li_peak"] for r in rows[1:] if math.isfinite(r["pressure_li_peak"])]
+    mean = [r["pressure_li_mean"] for r in rows[1:] if math.isfinite(r["pressure_li_mean"])]
+    # the "jump": the largest increase of the leakage current between consecutive steps, against
+    # its level before; a hard short multiplies it, a soft one wiggles it by tens of percent
+    ratios = leak[1:] / np.maximum(np.abs(leak[:-1]), 1e-300) if len(leak) > 1 else np.ones(1)
+    last = rows[-1]
+    return {
+        "external_pressure_MPa": cfg.external_pressure / 1e6,
+        "ended": ended,
+        "t_final_s": last["t"],
+        "short_time_s": state["short_t"],
+        "li_bridge_time_s": state["bridge_t"],
+        "electronic_short_time_s": state["electronic_t"],
+        "first_dead_li_s": state["first_dead_t"],
+        "dead_li_volume_um2": last["dead_volume"] / UM**2,
+        "max_dead_li_volume_um2": max(r["dead_volume"] for r in rows) / UM**2,
+        "max_dead_clusters": max(r["dead_clusters"] for r in rows),
+        "li_grown_volume_um2": last["li_grown_volume"] / UM**2,
+        "li_in_pores_volume_um2": last["li_in_pores_volume"] / UM**2,
+        "li_front_um": last["li_front"] / UM if math.isfinite(last["li_front"]) else None,
+        "pressure_li_peak_MPa": max(peak) / 1e6 if peak else None,
+        "pressure_li_peak_final_MPa": last["pressure_li_peak"] / 1e6 if math.isfinite(last["pressure_li_peak"])
+        else None,
+        "pressure_li_mean_final_MPa": mean[-1] / 1e6 if mean else None,
+        "pressure_se_mean_final_MPa": last["pressure_se_mean"] / 1e6,
+        "leakage_max_A_m2": float(np.max(leak)),
+        "leakage_final_A_m2": float(leak[-1]),
+        "leakage_max_step_ratio": float(np.max(ratios)),
+        "plating_final_A_m2": float(plate[-1]),
+        "transport": "consistent D_l = sigma RT/(F^2 c0)" if cfg.consistent_transport else "DESIGN D_l = 3.2e-10",
+        "deposition_strain_assumed": cfg.deposition_strain,
+    }
+
+
+def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
+    results, rows, snaps = simulate(cfg, comm, out)
+    if comm.rank == 0:
+        np.savez(out.file("snapshots.npz"), times=np.array(sorted(snaps)),
+                 **{f"{k}_{i}": s[k] for i, t in enumerate(sorted(snaps)) for k, s in [(k, snaps[t])
+                                                                                     for k in snaps[t]]})
+        (out.file("results.json")).write_text(json.dumps(results, indent=2) + "\n")
+        if cfg.figure:
+            plot_case(cfg, rows, snaps, out.file("dendrite_pressure.png"))
+    comm.barrier()
+    log.info("dendrite_pressure %.3g MPa: ended %s at %.4g s, short %s, dead Li %.3g um^2, peak p(Li) %s MPa",
+             cfg.external_pressure / 1e6, results["ended"], results["t_final_s"], results["short_time_s"],
+             results["dead_li_volume_um2"], results["pressure_li_peak_MPa"])
+    return results
+
+
+# -- figures -----------------------------------------------------------------------------------
+def _field_panel(ax, s: dict, key: str, cmap: str, label: str, vmin=None, vmax=None, pores=True):
+    import matplotlib.tri as mtri
+
+    tri = mtri.Triangulation(s["x"] / UM, s["y"] / UM)
+    # the Delaunay triangulation of the cell midpoints spans concave hull gaps along the boundary
+    # with long thin triangles: hide those
+    xy = np.column_stack([tri.x, tri.y])[tri.triangles]
+    edges = np.linalg.norm(xy - np.roll(xy, 1, axis=1), axis=2).max(axis=1)
+    tri.set_mask(edges > 4 * np.median(edges))
+    im = ax.tripcolor(tri, s[key], shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax, rasterized=True)
+    if pores:
+        ax.tricontour(tri, s["solid"], levels=[0.5], colors="tab:red", linewidths=0.6)
+    ax.tricontour(tri, s["xi"], levels=[0.5], colors="k", linewidths=0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label=label)
+
+
+def plot_case(cfg: Config, rows: list[dict], snaps: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = sorted(snaps)
+    n = len(times)
+    fig, axes = plt.subplots(4, n, figsize=(3.2 * n, 10.5), squeeze=False, layout="constrained")
+    for j, t in enumerate(times):
+        s = snaps[t]
+        _field_panel(axes[0, j], s, "xi", "Blues", r"$\xi$", 0, 1)
+        axes[0, j].set_title(f"t = {t:.3g} s")
+        lo, hi = np.percentile(s["pressure"] / 1e6, [0.5, 99.5])
+        _field_panel(axes[1, j], {**s, "p_mpa": s["pressure"] / 1e6}, "p_mpa", "viridis", "p (MPa)", lo, hi)
+        e = s["volumetric_strain"]
+        elim = np.percentile(np.abs(e), 99.9)
+        _field_panel(axes[2, j], s, "volumetric_strain", "PuOr", r"tr $\varepsilon$", -elim, elim)
+    gs = axes[3, 0].get_gridspec()
+    for ax in axes[3, :]:
+        ax.remove()
+    half = max(n // 2, 1)
+    ax = fig.add_subplot(gs[3, :half])
+    t = [r["t"] for r in rows[1:]]
+    ax.semilogy(t, [max(abs(r["leakage_current_density"]), 1e-30) for r in rows[1:]], label="leakage (counter)")
+    ax.semilogy(t, [max(r["plating_current"] / cfg.height, 1e-30) for r in rows[1:]], "--", label="plating")
+    ax.set_xlabel("t (s)")
+    ax.set_ylabel("current density (A/m$^2$)")
+    ax.legend(fontsize=7)
+    ax2 = fig.add_subplot(gs[3, half:] if n > 1 else gs[3, :])
+    ax2.plot([r["t"] for r in rows], [r["pressure_li_peak"] / 1e6 for r in rows], label="peak p in grown Li")
+    ax2.plot([r["t"] for r in rows], [r["pressure_li_mean"] / 1e6 for r in rows], label="mean p in grown Li")
+    ax2.plot([r["t"] for r in rows], [r["dead_volume"] / UM**2 for r in rows], ":", label=r"dead Li ($\mu$m$^2$)")
+    ax2.set_xlabel("t (s)")
+    ax2.legend(fontsize=7)
+    fig.suptitle(f"dendrite_pressure: {cfg.external_pressure / 1e6:g} MPa, {cfg.voltage:g} V "
+                 "(red: pores, black: xi = 0.5)")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# -- comparison of a sweep -----------------------------------------------------------------------
+def load_case(folder: Path) -> dict:
+    """history rows, snapshots and results of one complete case folder."""
+    import csv
+
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    with (folder / "history.csv").open() as fh:
+        rows = [{k: _num(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+    data = np.load(folder / "snapshots.npz")
+    times = data["times"]
+    snaps = {float(t): {k: data[f"{k}_{i}"] for k in ("x", "y", "xi", "pressure", "volumetric_strain", "solid")}
+             for i, t in enumerate(times)}
+    return {"manifest": manifest, "rows": rows, "snaps": snaps, "results": manifest.get("results", {}),
+            "pressure": manifest["config_si"]["external_pressure"], "folder": folder}
+
+
+def _num(v: str):
+    if v in ("True", "False"):
+        return v == "True"
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def find_cases(root: Path) -> list[Path]:
+    """Complete dendrite_pressure case folders at or below ``root``."""
+    out = []
+    for m in sorted(Path(root).rglob("manifest.json")):
+        try:
+            d = json.loads(m.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if d.get("study") == "dendrite_pressure" and d.get("status") == "complete" and \
+                (m.parent / "snapshots.npz").is_file():
+            out.append(m.parent)
+    return out
+
+
+def compare(root: Path, out: Path | None = None) -> Path:
+    """The comparison figure (+ CSV) of all complete cases below ``root`` (serial, no MPI needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = sorted((load_case(f) for f in find_cases(root)), key=lambda c: c["pressure"])
+    if not cases:
+        raise FileNotFoundError(f"no complete dendrite_pressure case below {root}")
+    out = Path(out) if out else Path(root) / "comparison.png"
+    n = len(cases)
+    fig = plt.figure(figsize=(4.0 * max(n, 2), 8.5), layout="constrained")
+    cols = max(n, 2)
+    gs = fig.add_gridspec(2, 2 * cols)
+    for j, c in enumerate(cases):
+        ax = fig.add_subplot(gs[0, 2 * j:2 * j + 2])
+        t_last = max(c["snaps"])
+        _field_panel(ax, c["snaps"][t_last], "xi", "Blues", r"$\xi$", 0, 1)
+        r = c["results"]
+        short = r.get("short_time_s")
+        ax.set_title(f"{c['pressure'] / 1e6:g} MPa, t = {t_last:.3g} s (red: pores)\n"
+                     + (f"short at {short:.3g} s" if short is not None else "no short")
+                     + f", dead Li {r.get('dead_li_volume_um2', 0):.3g} um$^2$", fontsize=8)
+    ax = fig.add_subplot(gs[1, :cols])
+    ax2 = fig.add_subplot(gs[1, cols:])
+    rows_out = []
+    for c in cases:
+        label = f"{c['pressure'] / 1e6:g} MPa"
+        rows = c["rows"][1:]
+        t = [r["t"] for r in rows]
+        line, = ax.semilogy(t, [max(abs(r["leakage_current_density"]), 1e-30) for r in rows], label=label)
+        st = c["results"].get("short_time_s")
+        if st is not None:
+            ax.axvline(st, color=line.get_color(), ls=":", lw=0.8)
+        ax2.plot(t, [r["pressure_li_peak"] / 1e6 for r in rows], color=line.get_color(), label=f"{label} peak")
+        ax2.plot(t, [r["pressure_li_mean"] / 1e6 for r in rows], "--", color=line.get_color(), label=f"{label} mean")
+        rows_out.append({"external_pressure_MPa": c["pressure"] / 1e6, **c["results"], "folder": str(c["folder"])})
+    ax.set_xlabel("t (s)")
+    ax.set_ylabel("leakage current density at the counter electrode (A/m$^2$)")
+    ax.legend(fontsize=8)
+    ax.set_title("leakage (electronic after a short) current", fontsize=9)
+    ax2.set_xlabel("t (s)")
+    ax2.set_ylabel("hydrostatic pressure in the grown Li (MPa)")
+    ax2.legend(fontsize=7)
+    ax2.set_title("pressure in the dendrites", fontsize=9)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    write_csv_atomic(out.with_suffix(".csv"), rows_out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ssbx.studies.dendrite_pressure")
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("compare", help="comparison figure of the complete cases below a results folder")
+    c.add_argument("root", type=Path)
+    c.add_argument("-o", "--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if MPI.COMM_WORLD.rank == 0:
+        path = compare(args.root, args.output)
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

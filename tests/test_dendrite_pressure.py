@@ -1,0 +1,107 @@
+"""Study dendrite_pressure (phase-field Li in a porous SE under pressure): the mechanics of the
+study on a tiny cell (a 15 x 8 um Li | porous SE cell, a few time steps): outputs and the
+comparison figure, short detection on a forced short (a protrusion bridging the cell), the
+hydrostatic pressure in the grown Li rising with the external pressure, and the same numbers on
+COMM_SELF and COMM_WORLD. All assertions are on allreduced scalars."""
+
+import json
+from pathlib import Path
+
+from mpi4py import MPI
+
+import pytest
+from ssbx.fem.io import ResultDir
+from ssbx.studies import dendrite_pressure as dp
+from ssbx.studies.config import ConfigError, load_toml, parse
+
+TINY = {"li_thickness": "3 um", "se_thickness": "12 um", "height": "8 um", "porosity": 0.1,
+        "mean_pore_diameter": "3 um", "seed": 1, "mesh_size": "0.5 um", "protrusions": 2,
+        "protrusion_radius": "1.5 um", "protrusion_length": "2 um", "interface_width": "1.5 um",
+        "t_end": "0.4 s", "dt0": "0.05 s", "dt_max": "0.2 s", "snapshot_times": ["0.2 s"]}
+
+
+def tiny(**over) -> dp.Config:
+    return parse(dp.Config, {**TINY, **over})
+
+
+def _run(cfg, root: Path, case: str) -> tuple[dict, Path]:
+    comm = MPI.COMM_WORLD
+    with ResultDir(comm, root, "dendrite_pressure", case, {"study": "dendrite_pressure", "case": case,
+                                                            "config_si": __import__("dataclasses").asdict(cfg)}) as out:
+        results = dp.run(cfg, comm, out)
+        out.manifest["results"] = results
+    return results, out.result_path
+
+
+@pytest.fixture(scope="module")
+def two_pressures(tmp_path_factory):
+    root = Path(MPI.COMM_WORLD.bcast(str(tmp_path_factory.mktemp("dp")), root=0))
+    return {p: _run(tiny(external_pressure=f"{p} MPa"), root / "sweep", f"external_pressure={p}MPa")
+            for p in (0, 10)}, root
+
+
+def test_config_is_validated():
+    with pytest.raises(ConfigError, match="mesh_size"):
+        parse(dp.Config, {**TINY, "mesh_size": "2 um"})
+    with pytest.raises(ConfigError, match="snapshot_times"):
+        parse(dp.Config, {**TINY, "snapshot_times": ["1 s"]})
+    with pytest.raises(ConfigError, match="external_pressure"):
+        parse(dp.Config, {**TINY, "external_pressure": "-1 MPa"})
+    configs = Path(dp.__file__).parent / "configs"
+    for name in ("dendrite_pressure.toml", "dendrite_pressure_full.toml"):  # the shipped configs parse
+        raw = load_toml(configs / name)
+        assert raw["study"] == "dendrite_pressure"
+        cfg = parse(dp.Config, {k: v for k, v in raw.items() if k not in ("study", "case")})
+        assert cfg.voltage == pytest.approx(-0.35) and cfg.porosity == pytest.approx(0.1625)
+    p = tiny().parameters()
+    assert p.interface_width == pytest.approx(1.5e-6, rel=1e-12)
+    assert p.migration_conductivity == pytest.approx(p.electrolyte_conductivity, rel=1e-12)  # consistent
+
+
+def test_outputs_and_comparison(two_pressures):
+    cases, root = two_pressures
+    res, path = cases[0]
+    assert res["ended"] == "t_end" and res["t_final_s"] == pytest.approx(0.4)
+    assert res["short_time_s"] is None and res["leakage_final_A_m2"] > 0 and res["li_grown_volume_um2"] > 0
+    for name in ("history.csv", "fields.bp", "fields.pvd", "snapshots.npz", "dendrite_pressure.png"):
+        assert (path / name).exists(), name
+    ok = True
+    if MPI.COMM_WORLD.rank == 0:
+        figure = dp.compare(root)
+        ok = figure.is_file() and figure.with_suffix(".csv").is_file() and len(dp.find_cases(root)) == 2
+    assert MPI.COMM_WORLD.bcast(ok, root=0)
+
+
+def test_pressure_in_li_rises_with_external_pressure(two_pressures):
+    cases, _ = two_pressures
+    (r0, _), (r10, _) = cases[0], cases[10]
+    # the applied 10 MPa adds to the deposition self-stress in the grown Li (mean and peak)
+    assert r10["pressure_li_mean_final_MPa"] > r0["pressure_li_mean_final_MPa"] + 2
+    assert r10["pressure_li_peak_MPa"] > r0["pressure_li_peak_MPa"]
+    assert r10["pressure_se_mean_final_MPa"] > r0["pressure_se_mean_final_MPa"] + 2
+
+
+def test_forced_short_is_detected(tmp_path_factory):
+    """A protrusion reaching the counter electrode: shorted from t = 0, and one step later the
+    counter electrode carries the electronic current of the Li bridge, orders of magnitude above
+    the ionic current of the unshorted cell."""
+    root = Path(MPI.COMM_WORLD.bcast(str(tmp_path_factory.mktemp("dps")), root=0))
+    cfg = tiny(protrusions=1, protrusion_length="14 um", steps_after_short=1, figure=False, snapshot_times=["0.1 s"])
+    res, _ = _run(cfg, root, "short")
+    assert res["short_time_s"] == 0.0 and res["ended"] == "short"
+    free, _, _ = dp.simulate(tiny(t_end="0.1 s", snapshot_times=["0.1 s"]), MPI.COMM_WORLD, prefix="dp_free_")
+    assert res["leakage_max_A_m2"] > 100 * free["leakage_max_A_m2"]
+
+
+def test_same_answer_on_one_and_two_ranks():
+    cfg = tiny(external_pressure="5 MPa", t_end="0.2 s", snapshot_times=["0.2 s"])
+    a, b = (dp.simulate(cfg, comm, prefix=f"dp_parity{k}_")[0] for k, comm in enumerate((MPI.COMM_SELF,
+                                                                                           MPI.COMM_WORLD)))
+    assert a["steps"] == b["steps"] and a["newton_iterations"] == b["newton_iterations"]
+    for key in ("li_grown_volume_um2", "leakage_final_A_m2", "plating_final_A_m2", "pressure_li_mean_final_MPa",
+                "pressure_se_mean_final_MPa"):
+        assert a[key] == pytest.approx(b[key], rel=1e-7), key
+    for key in ("pressure_li_peak_MPa", "li_front_um"):  # cell-wise maxima: the same cells
+        assert a[key] == pytest.approx(b[key], rel=1e-9), key
+    verdict = MPI.COMM_WORLD.allgather(json.dumps([a["steps"], a["short_time_s"]]))
+    assert len(set(verdict)) == 1
