@@ -9,6 +9,7 @@ the sweep goes on.
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 from mpi4py import MPI
@@ -28,7 +29,14 @@ def expand(specs: dict[str, list[str]]) -> list[dict[str, str]]:
 
 
 def case_name(base: str, overrides: dict[str, str]) -> str:
-    parts = [f"{k.split('.')[-1]}={str(v).replace(' ', '').replace('/', '_per_')}" for k, v in overrides.items()]
+    """Folder name of one combination: ``key=value`` of the swept keys joined by ``+``; characters
+    a folder name should not hold (spaces, quotes, brackets of a list value) are dropped or
+    replaced."""
+    def clean(v) -> str:
+        text = str(v).replace(" ", "").replace("/", "_per_")
+        return re.sub(r"[^A-Za-z0-9_.=+\-]", "_", text).strip("_")
+
+    parts = [f"{k.split('.')[-1]}={clean(v)}" for k, v in overrides.items()]
     return "+".join(parts) if parts else base
 
 
@@ -40,7 +48,10 @@ def run_sweep(raw: dict, specs: dict[str, list[str]], ranks_per_case: int, root:
     combos = expand(specs)
     base = raw.get("case", "default")
     # Validate every case on every rank before anything runs: a bad value stops the whole sweep.
-    cases = [prepare(raw, {**(fixed or {}), **c}, case=case_name(base, c)) for c in combos]
+    # name the cases by what varies; keys set to one value apply to every case alike
+    varying = [k for k, v in specs.items() if len(v) > 1]
+    cases = [prepare(raw, {**(fixed or {}), **c}, case=case_name(base, {k: c[k] for k in varying}) if varying
+                     else case_name(base, c)) for c in combos]
     study = cases[0].study
     sweep_root = Path(root) / study / f"{base}-sweep"
     ngroups = world.size // ranks_per_case

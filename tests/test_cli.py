@@ -121,3 +121,12 @@ def test_exception_on_one_rank_aborts_instead_of_hanging(tmp_path):
     assert out.returncode != 0
     assert time.monotonic() - t0 < 60
     assert "failed alone" in out.stderr and "disk full on rank 1" in out.stderr
+
+
+def test_sweep_case_names_hold_only_what_varies():
+    """Keys set to one value do not enter the folder name, and list values become safe names."""
+    from ssbx.studies.sweep import case_name
+
+    assert case_name("default", {"stack_pressure": "5 MPa"}) == "stack_pressure=5MPa"
+    assert case_name("default", {"snapshot_times": '["1 s", "2 s"]'}) == "snapshot_times=1s___2s"
+    assert case_name("default", {}) == "default"
