@@ -1,6 +1,7 @@
 """Printing and saving benchmark rows (rank 0 only) and the plain DOLFINx baseline solve, shared
 by the benchmark scripts."""
 
+import resource
 import time
 from pathlib import Path
 
@@ -26,6 +27,13 @@ def plain_poisson(comm, dofs: int, prefix: str = "bench_plain") -> tuple[int, fl
                          petsc_options_prefix=f"{prefix}_{k}_", petsc_options=solver_options("direct"))
     prob.solve()
     return V.dofmap.index_map.size_global, time.perf_counter() - t0
+
+
+def peak_rss_mib(comm) -> float:
+    """Peak resident memory of the process so far (MiB), max over ranks (ru_maxrss is KiB on Linux)."""
+    from mpi4py import MPI
+
+    return comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, op=MPI.MAX) / 1024
 
 
 def print_row(comm, row: dict) -> None:

@@ -12,14 +12,13 @@ Run serially or with ``mpiexec -n 2``. Writes ``benchmarks/results/cell_assembly
 
 from __future__ import annotations
 
-import resource
 import time
 
 from mpi4py import MPI
 
 import numpy as np
 import ufl
-from _report import print_row, save_rows
+from _report import peak_rss_mib, print_row, save_rows
 from dolfinx import fem
 from dolfinx.fem.petsc import LinearProblem
 from ssbx.fem import kinematics
@@ -86,7 +85,7 @@ def main():
                "plain_dofs_per_s": dofs / t_plain,
                "time_ratio_increment_vs_plain": t_inc / t_plain,
                "time_ratio_per_newton_vs_plain": t_inc / float(np.mean(newton)) / (t_plain / 2),
-               "peak_rss_MiB": comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, op=MPI.MAX) / 1024}
+               "peak_rss_MiB": peak_rss_mib(comm)}
         rows.append(row)
         print_row(comm, row)
     save_rows(comm, "cell_assembly", rows)

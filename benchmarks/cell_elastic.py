@@ -9,14 +9,13 @@ or with ``mpiexec -n 2``. Writes ``benchmarks/results/cell_elastic_np<ranks>.csv
 
 from __future__ import annotations
 
-import resource
 import time
 
 from mpi4py import MPI
 
 import numpy as np
 import ufl
-from _report import print_row, save_rows
+from _report import peak_rss_mib, print_row, save_rows
 from dolfinx import fem
 from dolfinx.fem.petsc import LinearProblem
 from ssbx.fem import kinematics
@@ -86,8 +85,7 @@ def main():
                # Same mesh, same solver: the multi-part field carries a zero-extended copy per part
                # (2x the unknowns, half of them constrained), so compare wall times, not per-dof.
                "time_ratio_vs_plain": (ta + ts) / (ta0 + ts0),
-               # ru_maxrss is in KiB on Linux; peak of the process so far, max over ranks
-               "peak_rss_MiB": comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, op=MPI.MAX) / 1024}
+               "peak_rss_MiB": peak_rss_mib(comm)}
         rows.append(row)
         print_row(comm, row)
     save_rows(comm, "cell_elastic", rows)
