@@ -85,6 +85,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -675,7 +676,6 @@ class _Stepper:
         self.stats = {"increments": 0, "stagger": [], "newton": [], "wall_s": []}
 
     def advance(self, t, dt):
-        import time
         t0 = time.perf_counter()
         self.set_time(t + dt, dt)
         try:
@@ -975,7 +975,6 @@ def _figure_charge(out, rows, r, t_before, t_after, outline):
 # ------------------------------------------------------------------------------------------------
 
 def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
-    import time
 
     model = CellModel(cfg, comm)
     res: dict = {}

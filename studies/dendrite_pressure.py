@@ -85,6 +85,7 @@ redirect it; Li cannot enter pores that carry no Li+.
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import math
@@ -531,7 +532,6 @@ def plot_case(cfg: Config, rows: list[dict], snaps: dict, path: Path) -> None:
 # -- comparison of a sweep -----------------------------------------------------------------------
 def load_case(folder: Path) -> dict:
     """history rows, snapshots and results of one complete case folder."""
-    import csv
 
     folder = Path(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
