@@ -55,7 +55,7 @@ from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure, integrate, measure, residual_on_facets
 from ssbx.fem.li_creep import CreepLaw
-from ssbx.fem.solvers import keep_factor_options, solver_options
+from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
 WALL_CONDITIONS = ("no_slip", "slip", "friction")
@@ -209,12 +209,18 @@ class ViscoplasticFlow:
 
     def _make_problem(self):
         prefix, opts = self._solver_setup
+        if getattr(self, "problem", None) is not None:
+            release(self.problem)  # collective, now: not when each rank's garbage collector runs
         self.problem = NonlinearProblem(self.F, self.w, bcs=self.bcs, petsc_options_prefix=prefix,
                                         petsc_options=opts)
         keep_factor_options(prefix, opts)
         # overshoot in rate after the first step is expected (see above), and a warm start makes the
         # initial residual tiny: a divergence test relative to it would reject good solves
         self.problem.solver.setDivergenceTolerance(1e300)
+
+    def close(self) -> None:
+        """Free the solver's PETSc objects (collective: call on every rank at the same point)."""
+        release(self.problem)
 
     # -- constitutive ----------------------------------------------------------------------------
     def compliance(self, s):
