@@ -29,7 +29,7 @@ from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import integrate, measure
 from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
-from ssbx.fem.solvers import keep_factor_options, solver_options
+from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
 
@@ -187,3 +187,9 @@ class IonicConduction:
                 fa *= 0.5
             b, fb = x, fx
         raise ConductionDivergedError(f"galvanostatic: '{name}' did not reach {current:g} A in {max_it} iterations")
+
+    def close(self) -> None:
+        """Free the solver's PETSc objects (collective: call on every rank at the same point)."""
+        release(self.problem)
+
+

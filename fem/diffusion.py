@@ -28,7 +28,7 @@ from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import compiled_integral, integrate, measure
-from ssbx.fem.solvers import keep_factor_options, solver_options
+from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
 
@@ -170,6 +170,12 @@ class Diffusion:
             old = integrate(self.tm, _value(value, self.c_old), facets=facets) if th < 1 else 0.0
             total += th * new + (1 - th) * old
         return dt * total
+
+    def close(self) -> None:
+        """Free the solvers' PETSc objects (collective: call on every rank at the same point)."""
+        for problem in (self.problem, self._steady):
+            if problem is not None:
+                release(problem)
 
 
 def _value(value, c):

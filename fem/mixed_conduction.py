@@ -34,7 +34,7 @@ from ssbx.fem import kinematics
 from ssbx.fem.boundary import integrate, measure, residual_on_facets
 from ssbx.fem.conduction import ConductionDivergedError, Electrode
 from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
-from ssbx.fem.solvers import keep_factor_options, solver_options
+from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
 
@@ -151,3 +151,9 @@ class MixedConduction:
     def reaction_current(self) -> float:
         """Total current converted from electronic to ionic inside the conductor (A; anodic > 0)."""
         return integrate(self.tm, self.reaction)
+
+    def close(self) -> None:
+        """Free the solver's PETSc objects (collective: call on every rank at the same point)."""
+        release(self.problem)
+
+

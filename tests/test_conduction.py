@@ -104,3 +104,22 @@ def test_li_volume_and_stress_shift_numbers():
     bv = ButlerVolmer(exchange_current=20.0, alpha_a=0.3, alpha_c=0.7)
     eta = bv.overpotential([-50.0, 5.0, 80.0])
     assert bv.current(eta) == pytest.approx([-50.0, 5.0, 80.0], rel=1e-12)
+
+
+def test_close_frees_the_solver_collectively():
+    """close() destroys the PETSc objects on every rank at once; the later garbage collection of
+    the Python object (NonlinearProblem.__del__) is then harmless."""
+    import gc
+
+    tm = build_strip(MPI.COMM_WORLD, 20e-6, 100e-6, 1, 10)
+    bv = ButlerVolmer(exchange_current=20.0)
+    cond = IonicConduction(tm, 0.2, {"a": Electrode(("strip_bottom",), bv), "b": Electrode(("strip_top",), bv)},
+                           prefix="close_")
+    cond.phi_s["b"].value = 0.01
+    cond.solve()
+    snes = cond.problem.solver
+    cond.close()
+    assert snes.handle == 0  # destroyed now, not when the collector runs
+    del cond
+    gc.collect()  # runs NonlinearProblem.__del__ on the emptied handles: must not raise or hang
+    MPI.COMM_WORLD.Barrier()
