@@ -166,7 +166,8 @@ class IntercalationConduction:
         self.eta_host = -phi - host.open_circuit_potential(xs, ufl)
         i0 = host.kinetics.exchange_current * host.exchange_factor(x, ufl)
         self.exchange = host.specific_area * host.kinetics.current(self.eta_host, ufl, exchange_current=i0)  # A/m^3
-        sigma_min = min([*conductivity.values(), float(host.conductivity(np.linspace(0.01, 1.01, 200)).min())])
+        sigma_host = host.conductivity(np.linspace(0.01, 1.01, 200))  # its range over x
+        sigma_min = min([*conductivity.values(), float(sigma_host.min())])
         deg = QUADRATURE_DEGREE
         dx_host = measure(tm, cells=host.cells, degree=deg)
         others = [g for g in tm.cell_groups if g not in host.cells]
@@ -203,7 +204,7 @@ class IntercalationConduction:
         # scale: a current per thermal voltage over the largest conductance -> O(1) rows; the
         # absolute tolerance 1e-12 then is a current imbalance of ~1e-12 sigma_ref V_T per unit depth
         vt = host.kinetics.vt
-        sigma_ref = max([*conductivity.values(), float(host.conductivity(np.linspace(0.01, 1.01, 200)).max())])
+        sigma_ref = max([*conductivity.values(), float(sigma_host.max())])
         length = 1e-6  # x rows are volumes; 1 um^2 cells make them O(1) like the phi rows
         scale = 1.0 / (host.capacity * FARADAY * length**2)
         F_x = scale * (host.capacity * FARADAY * (x - x_old) + self.dt * self.exchange) * q * wt * dx_host
@@ -224,8 +225,14 @@ class IntercalationConduction:
             expr = self.site_current_density[name]
             self._site[name] = compiled_integral(tm, expr("+") if interior else expr, facets=s.facets,
                                                  interior=interior, degree=deg)
-        self._eta_expr = {n: fem.Expression(-phi, self.V.element.interpolation_points) for n in self.nucleated}
+        self._eta_expr = fem.Expression(-phi, self.V.element.interpolation_points)
         self._nodal = fem.Function(self.V)
+        self._site_dofs = {}
+        for name, s in self.sites.items():
+            facets = np.concatenate([tm.facets(f) for f in s.facets])
+            self._site_dofs[name] = fem.locate_dofs_topological(self.V, fdim, facets)
+        self._potential = fem.Function(self.V, name="li_ion_potential")
+        self._fraction = fem.Function(self.Q, name="x_LiC6")
         self.counters = {"steps": 0, "newton": 0, "krylov": 0, "rejected": 0, "nucleation_rounds": 0}
 
     def _interior(self, facets: Sequence[str]) -> bool:
@@ -255,17 +262,20 @@ class IntercalationConduction:
     # -- state --------------------------------------------------------------------------------
     @property
     def potential(self) -> fem.Function:
-        """phi (V) as a Function on the P1 space (a copy)."""
-        f = fem.Function(self.V, name="li_ion_potential")
-        f.x.array[:] = self.w.x.array[self._v_dofs]
-        return f
+        """phi (V) as a P1 Function; the same object, refreshed on every access."""
+        self._potential.x.array[:] = self.w.x.array[self._v_dofs]
+        return self._potential
 
     @property
     def fraction(self) -> fem.Function:
-        """x of Li_x C_6 as a DG0 Function (a copy)."""
-        f = fem.Function(self.Q, name="x_LiC6")
-        f.x.array[:] = self.w.x.array[self._q_dofs]
-        return f
+        """x of Li_x C_6 as a DG0 Function; the same object, refreshed on every access."""
+        self._fraction.x.array[:] = self.w.x.array[self._q_dofs]
+        return self._fraction
+
+    def output_functions(self) -> list[fem.Function]:
+        """[phi, x] refreshed from the current state: the same Function objects on every call, so
+        a field writer built on them once writes the current state after each call."""
+        return [self.potential, self.fraction]
 
     def set_fraction(self, values: np.ndarray) -> None:
         """Set x (all cells of this rank, DG0 order of :attr:`Q`) in the current and old state."""
@@ -319,13 +329,9 @@ class IntercalationConduction:
         raise ConductionDivergedError(f"nucleation did not settle in {max_rounds} rounds")
 
     def _nucleate(self, name: str) -> bool:
-        self._nodal.interpolate(self._eta_expr[name])
-        dofs = self._site_dofs(name)
+        self._nodal.interpolate(self._eta_expr)
+        dofs = self._site_dofs[name]
         return grow_nucleation(self.sites[name].nucleation, self.nucleated[name], dofs, self._nodal.x.array[dofs])
-
-    def _site_dofs(self, name: str) -> np.ndarray:
-        facets = np.concatenate([self.tm.facets(f) for f in self.sites[name].facets])
-        return fem.locate_dofs_topological(self.V, self.tm.mesh.topology.dim - 1, facets)
 
     def accept(self) -> None:
         self.w_old.x.array[:] = self.w.x.array

@@ -23,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from mpi4py import MPI
-
 import basix.ufl
 import numpy as np
 import ufl
@@ -32,7 +30,7 @@ from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import integrate, measure, residual_on_facets
-from ssbx.fem.conduction import ConductionDivergedError, Electrode
+from ssbx.fem.conduction import ConductionDivergedError, Electrode, grow_nucleation
 from ssbx.fem.kinetics import ButlerVolmer, NucleationBarrier
 from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
@@ -131,10 +129,10 @@ class MixedConduction:
         if self.nucleation is None:
             self.solve()
             return 1
+        every = np.arange(len(self.nucleated.x.array))  # the reaction may nucleate at any node
         for rounds in range(1, max_rounds + 1):
             self.solve()
-            grew = self.nucleation.grow(self.nucleated.x.array, self.local_overpotential().x.array)
-            if not self.tm.comm.allreduce(grew, op=MPI.LOR):
+            if not grow_nucleation(self.nucleation, self.nucleated, every, self.local_overpotential().x.array):
                 return rounds
         raise ConductionDivergedError(f"nucleation did not settle in {max_rounds} rounds")
 

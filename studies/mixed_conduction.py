@@ -34,7 +34,8 @@ currents and shares, charge balance, zone thickness, Li0 column length per pore,
 share of the interface, Li inventory), ``sections.csv`` (x averaged over each
 ``section_width`` band of graphite, counted from the SE, vs time), ``wall_current.csv``
 (plating current density along each pore wall vs distance from the mouth at the snapshot
-times), ``fields.bp`` / ``fields.pvd`` (phi, eta_t, x, nucleation state at the snapshots) and
+times), ``fields.bp`` / ``fields.pvd`` (phi, eta_t, x, nucleation state, pore Li0 coverage and the mask
+of the cells where phi means something, ``ionic``, at the snapshots) and
 ``mixed_conduction.png``.
 
 Assumptions (configurable, stated in the TOML): exchange currents, graphite specific area, the
@@ -169,7 +170,7 @@ class PoreColumns:
                  wall: str = "interlayer_pore_interface"):
         self.V = V = fem.functionspace(tm.mesh, ("Lagrange", 1))
         dofs = fem.locate_dofs_topological(V, tm.mesh.topology.dim - 1, tm.facets(wall))
-        xy = V.tabulate_dof_coordinates()[dofs]
+        self.xy = xy = V.tabulate_dof_coordinates()[dofs]
         dist = np.array([arc_position(xy, line)[0] for line in lines])
         self.owner = np.argmin(dist, axis=0)
         arcs = np.array([arc_position(xy, line)[1] for line in lines])
@@ -289,6 +290,8 @@ class InterlayerCell:
                                                (("se_top",), self.applied), initial_fraction=cfg.initial_fraction,
                                                prefix=f"interlayer{tag}_")
         self.pores = [f"pore{k}" for k in range(len(lines))]
+        self._plating_expr = {name: fem.Expression(-ic.site_current_density[name],
+                                                   self.columns.V.element.interpolation_points) for name in self.pores}
         # transport overpotential relative to the mean Li+ potential on the interlayer/SE interface
         phi = ufl.split(ic.w)[0]
         self.phi_interface = fem.Constant(tm.mesh, default_scalar_type(0.0))
@@ -356,9 +359,9 @@ class InterlayerCell:
         cols, rows = self.columns, []
         f = fem.Function(cols.V)
         for k, name in enumerate(self.pores):
-            f.interpolate(fem.Expression(-self.ic.site_current_density[name], cols.V.element.interpolation_points))
+            f.interpolate(self._plating_expr[name])
             mine = cols.owned & (cols.owner == k)
-            xy = cols.V.tabulate_dof_coordinates()[cols.dofs[mine]]
+            xy = cols.xy[mine]
             vals = f.x.array[cols.dofs[mine]]
             covered = cols.coverage[k].x.array[cols.dofs[mine]] > 0
             rows += [{"pore": k, "x": p[0], "y": p[1], "arc": s, "plating_current": c}
@@ -491,18 +494,17 @@ class Snapshots:
         ic = cell.ic
         self.eta_t = fem.Function(ic.V, name="transport_overpotential")
         self._eta_expr = fem.Expression(cell.eta_t, ic.V.element.interpolation_points)
-        self.phi = fem.Function(ic.V, name="li_ion_potential")
-        self.x = fem.Function(ic.Q, name="x_LiC6")
+        phi, x = ic.output_functions()
         self.writer = FieldWriter(cell.tm.comm, out.file("fields"),
-                                  [self.phi, self.eta_t, ic.nucleated["se_interface"], *cell.columns.coverage, self.x])
+                                  [phi, self.eta_t, ic.nucleated["se_interface"], *cell.columns.coverage, x,
+                                   ic.ionic_mask()])
         self.wall_rows, self.maps = [], []
 
     def take(self, t: float, charge_time: float) -> None:
         cell, ic = self.cell, self.cell.ic
         cell.phi_interface.value = cell._phi_interface()
         self.eta_t.interpolate(self._eta_expr)
-        self.phi.x.array[:] = ic.w.x.array[ic._v_dofs]
-        self.x.x.array[:] = ic.w.x.array[ic._q_dofs]
+        ic.output_functions()
         self.writer.write(t)
         self.wall_rows.extend({"charge_time": charge_time, **r} for r in cell.wall_current())
         self.maps.append((charge_time, gather_vertex_values(cell.eta_t, cell.tm.mesh, cell.tm.cells("interlayer"))))

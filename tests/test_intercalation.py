@@ -153,7 +153,7 @@ def test_nucleation_barrier(interlayer):
     assert -ic.site_current("se") > 0.1 * ic.applied()
     phi = ic.potential
     state = ic.nucleated["se"]
-    dofs = ic._site_dofs("se")
+    dofs = ic._site_dofs["se"]
     on = state.x.array[dofs] > 0.5
     ok = bool(np.all(phi.x.array[dofs][on] > 0.0))
     assert tm_all(interlayer, ok)
