@@ -194,6 +194,7 @@ def save_checkpoint(path: Path, functions: dict[str, fem.Function], meta: dict) 
             data[f"{name}__cells"], data[f"{name}__values"] = o[order], v[order]
     if comm.rank == 0:
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
         np.savez(tmp, __meta__=json.dumps(meta, default=_jsonable), **data)
         os.replace(tmp, path)

@@ -11,13 +11,17 @@ g(xi) = W xi^2 (1 - xi)^2:
               - L_eta h'(xi) {exp[(1 - alpha) F eta/RT] - c~ exp[-alpha F eta/RT]}
     d c~/dt = div[D_eff (grad c~ + c~ F/RT grad phi)] - (C_s/c0) d xi/dt
     div(sigma_eff grad phi) = F C_s d xi/dt
-    div sigma = 0,   sigma = C(xi, rho) : (eps(u) - eps0 h(xi) I),
+    div sigma = 0,   sigma = C(xi, rho) : (eps(u) - eps0 [h(xi) - h(xi_ref)] I),
     f_el = 1/2 (eps - eps0 h I) : C : (eps - eps0 h I),
     d f_el/d xi = 1/2 (eps - eps*) : C'(xi) : (eps - eps*) - eps0 h'(xi) tr(sigma).
 
+xi_ref (``stress_free_xi``, 0 by default) is the phase distribution in the stress-free state: only
+Li deposited since then carries the misfit (an initial Li anode is not prestressed by it).
+
 Every transport/elastic property P is interpolated as P = h P_Li + (1 - h) [rho + (1 - rho) delta]
-P_SE: the non-Li phase is SE where rho = 1 and an almost empty pore (fraction ``pore_fraction`` =
-delta of the SE value, assumed) where rho = 0, so Li may grow into pores.
+P_SE: the non-Li phase is SE where rho = 1 and an almost empty pore (fraction delta of the SE value,
+assumed: ``pore_fraction`` for the stiffness, ``pore_transport_fraction`` for conductivity and
+diffusivity) where rho = 0, so Li may grow into pores.
 
 Potential convention (the one of Chen 2015, made explicit). phi is one potential field: the
 electron potential in the Li metal, the Li+ (electrolyte) potential in the SE, both measured
@@ -36,7 +40,12 @@ boundaries equals F C_s d/dt int(xi) (the Li amount is C_s int xi). In this sing
 model the electrons for the reduction reach the interface through the metal from the anode
 collector, so the current INTO the domain at the counter electrode is the ionic current drawn
 from it; after a short (a Li path between the electrodes) it is dominated by the electronic
-current sigma_Li grad phi through the dendrite: :meth:`PhaseFieldDendrite.leakage_current`.
+current sigma_Li grad phi through the dendrite: :meth:`PhaseFieldDendrite.leakage_current`, of
+which :meth:`PhaseFieldDendrite.electronic_current` is the part the Li phase carries (the h(xi)
+sigma_Li share of the conduction residual). Where the reaction is held back (e.g. by the elastic
+driving force) the single potential lets ionic current pass into the metal without plating: the
+counter current then exceeds the plating current although no Li path exists, which is why a short
+is judged by the electronic part, not by that excess.
 
 Nondimensionalisation (inside this module only; the public API is SI). Length l0 = 1 um, time
 t0 = 1 s, energy density W, potential V_T = RT/F, concentration c0; xi, c~ are already
@@ -146,9 +155,16 @@ class PhaseFieldParameters:
     # 3 eps0 p = 3e4 J/m^3, outweigh the stiffness-contrast term (~p^2/2E ~ 6e3 J/m^3) while the
     # self-stress of a constrained Li layer (~E_Li eps0 ~ 10 MPa) stays far below W.
     deposition_strain: float = 1e-3
-    # Pores keep this fraction of the SE conductivity, diffusivity and stiffness (assumed: "near
-    # zero" without making the Jacobian singular).
+    # Fraction of that misfit which does NOT stress the solids (assumed, 0 by default): Li creep
+    # relaxes it. The deposited Li still works against the local stress with the full eps0 (the
+    # -eps0 h' tr(sigma) driving force); only the self-stress of new Li is cut to (1 - r) eps0.
+    misfit_relaxation: float = 0.0
+    # Pores keep this fraction of the SE stiffness (assumed: "near zero" without making the
+    # Jacobian singular) ...
     pore_fraction: float = 1e-4
+    # ... and this fraction of its Li+ conductivity and diffusivity (assumed; the same by default).
+    # A larger value lets Li+ reach Li that grows into a pore along the SE pore walls.
+    pore_transport_fraction: float = 1e-4
 
     def __post_init__(self):
         positive = ("barrier_height", "gradient_coefficient", "interface_mobility", "site_density",
@@ -170,8 +186,12 @@ class PhaseFieldParameters:
             if not -1 < getattr(self, name) < 0.5:
                 raise PhaseFieldError(f"phase-field parameter '{name}' must lie in (-1, 0.5), "
                                       f"got {getattr(self, name)}")
-        if not 0 < self.pore_fraction <= 1:
-            raise PhaseFieldError(f"phase-field parameter 'pore_fraction' must lie in (0, 1], got {self.pore_fraction}")
+        if not 0 <= self.misfit_relaxation <= 1:
+            raise PhaseFieldError(f"phase-field parameter 'misfit_relaxation' must lie in [0, 1], "
+                                  f"got {self.misfit_relaxation}")
+        for name in ("pore_fraction", "pore_transport_fraction"):
+            if not 0 < getattr(self, name) <= 1:
+                raise PhaseFieldError(f"phase-field parameter '{name}' must lie in (0, 1], got {getattr(self, name)}")
 
     @property
     def thermal_voltage(self) -> float:
@@ -286,17 +306,21 @@ def lame(youngs_modulus, poisson_ratio):
     return youngs_modulus * nu / ((1 + nu) * (1 - 2 * nu)), youngs_modulus / (2 * (1 + nu))
 
 
-def elastic_terms(eps, xi, solid_fraction, li: tuple, se: tuple, eigenstrain, pore_fraction):
+def elastic_terms(eps, xi, solid_fraction, li: tuple, se: tuple, eigenstrain, pore_fraction, stress_free_xi=0.0,
+                  relaxation=0.0):
     """Stress and d f_el/d xi for the 3x3 total strain ``eps``, with ``li`` = (lambda, mu) of Li,
     ``se`` = (lambda, mu) of the SE (any consistent unit: Pa, or units of W) and the linear
-    deposition eigenstrain eps0 h(xi) I. Returns (sigma, d f_el/d xi) in the unit of the moduli."""
+    deposition eigenstrain eps0 [h(xi) - h(xi_ref)] I of the Li deposited since the stress-free
+    state ``stress_free_xi`` = xi_ref (0: all Li carries it), of which the fraction ``relaxation``
+    r stresses nothing (the stress sees (1 - r) eps0; the work term -eps0 h' tr(sigma) keeps eps0;
+    r = 0 is the exact derivative of f_el). Returns (sigma, d f_el/d xi) in the unit of the moduli."""
     other = solid_fraction + (1 - solid_fraction) * pore_fraction  # SE, or a nearly empty pore
     h, hp = interpolation(xi), interpolation_slope(xi)
     lam = h * li[0] + (1 - h) * other * se[0]
     mu = h * li[1] + (1 - h) * other * se[1]
     dlam, dmu = hp * (li[0] - other * se[0]), hp * (li[1] - other * se[1])
     identity = ufl.Identity(3)
-    e = eps - eigenstrain * h * identity
+    e = eps - (1 - relaxation) * eigenstrain * (h - interpolation(stress_free_xi)) * identity
     sigma = lam * ufl.tr(e) * identity + 2 * mu * e
     drive = 0.5 * dlam * ufl.tr(e) ** 2 + dmu * ufl.inner(e, e) - eigenstrain * hp * ufl.tr(sigma)
     return sigma, drive
@@ -321,8 +345,10 @@ def scaled_groups(p: PhaseFieldParameters) -> dict[str, float]:
         "sigma_li": p.li_conductivity * charge,
         "sigma_se": p.electrolyte_conductivity * charge,
         "pore": p.pore_fraction,
+        "pore_transport": p.pore_transport_fraction,
         "lambda_li": lam_li, "mu_li": mu_li, "lambda_se": lam_se, "mu_se": mu_se,
         "eigenstrain": p.deposition_strain,
+        "relaxation": p.misfit_relaxation,
     }
 
 
@@ -341,10 +367,12 @@ class PhaseFieldDendrite:
     default: the anode voltage) is only the first Newton guess. ``solid_fraction`` rho: None
     (all solid), a number, a UFL expression or a Function (e.g. DG0 from
     :func:`ssbx.fem.elasticity.cellwise` with 0 in the "pore" cells). ``mechanics``: solve for u
-    (then ``fixed_displacements`` and ``pressures`` apply). ``time``: the clock (a Constant, s) to
-    share with time-dependent boundary values and sources. ``quadrature_degree`` of the volume
-    integrals (4 integrates the double-well and P1 products exactly; the tests converge at the P1
-    rate with it).
+    (then ``fixed_displacements`` and ``pressures`` apply); ``stress_free_xi``: xi of the
+    stress-free state (number, callable or UFL expression, frozen at construction), e.g. the
+    initial xi so that only newly deposited Li carries the deposition eigenstrain. ``time``: the
+    clock (a Constant, s) to share with time-dependent boundary values and sources.
+    ``quadrature_degree`` of the volume integrals (4 integrates the double-well and P1 products
+    exactly; the tests converge at the P1 rate with it).
 
     Use: ``step(dt)`` then ``accept()`` (or ``reject()``), or ``run(t_end, StepControl(...))``.
     Diagnostics that read the step's residual (:meth:`current`, :meth:`ion_supply`,
@@ -355,7 +383,7 @@ class PhaseFieldDendrite:
     def __init__(self, tm: TaggedMesh, params: PhaseFieldParameters = PhaseFieldParameters(), *,
                  anode: Sequence[str] = (), counter: Sequence[str] = (), voltage: float | fem.Constant = 0.0,
                  initial_xi: object = 0.0, initial_concentration: object = 1.0, initial_potential: object = None,
-                 solid_fraction: object = None, mechanics: bool = False,
+                 solid_fraction: object = None, mechanics: bool = False, stress_free_xi: object = 0.0,
                  fixed_displacements: Sequence[FixedComponent] = (),
                  pressures: Sequence[NormalPressure] = (), fixed: Sequence[FixedField] = (),
                  sources: Sources = Sources(), max_xi_change: float = 0.5, prefix: str = "phase_field_",
@@ -443,19 +471,28 @@ class PhaseFieldDendrite:
             u = ufl.split(self.w)[3]
             vu = tests[3]
             eps = kinematics.strain(l0 * u, tm.kind, msh)  # u^ = u/l0; the SI gradient makes it a strain
+            if isinstance(stress_free_xi, (int, float)):
+                xi_ref = stress_free_xi
+            else:  # frozen into a P1 Function: the reference must not follow the state
+                V0 = self._spaces[0][0]
+                self.stress_free_xi = xi_ref = fem.Function(V0, name="stress_free_xi")
+                self._interpolate(xi_ref, stress_free_xi, "stress_free_xi")
             sigma, f_el = elastic_terms(eps, xi, rho, (k["lambda_li"], k["mu_li"]), (k["lambda_se"], k["mu_se"]),
-                                        k["eigenstrain"], k["pore"])
+                                        k["eigenstrain"], k["pore"], xi_ref, k["relaxation"])
             self._stress = sigma  # units of W
             drive = drive + f_el
         F_xi = (xi_rate + k["mobility"] * drive + k["reaction"] * interpolation_slope(xi) * bracket) * v * jac * dx \
             + k["mobility"] * k["gradient"] * ufl.inner(grad(xi), grad(v)) * jac * dx
         # Nernst-Planck (flux in units c0 l0/t0) with the Li consumed by the deposit
-        D = phase_property(xi, k["d_li"], k["d_se"], rho, k["pore"])
+        D = phase_property(xi, k["d_li"], k["d_se"], rho, k["pore_transport"])
         F_c = ((c - c_n) / dt + k["sites"] * xi_rate) * r * jac * dx \
             + D * ufl.inner(grad(c) + c * grad(phi), grad(r)) * jac * dx
         # charge (current in units F C_s l0/t0)
-        sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore"])
+        sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore_transport"])
         F_phi = sig * ufl.inner(grad(phi), grad(q)) * jac * dx + xi_rate * q * jac * dx
+        # the part of the conduction term carried by the Li phase (electrons): see electronic_current
+        self._electronic_residual = fem.form(
+            interpolation(xi) * k["sigma_li"] * ufl.inner(grad(phi), grad(q)) * jac * dx)
         if sources.xi is not None:
             F_xi -= sources.xi * t0 * v * jac * dx
         if sources.concentration is not None:
@@ -545,9 +582,9 @@ class PhaseFieldDendrite:
             raise PhaseFieldError(f"displacement component {s.component} out of range for a {gdim}D mesh")
         return self.W.sub(3).sub(s.component), LENGTH_SCALE
 
-    def _set_initial(self, index: int, value) -> None:
-        V, dofs = self._spaces[index]
-        f = fem.Function(V)
+    @staticmethod
+    def _interpolate(f: fem.Function, value, what: str) -> None:
+        V = f.function_space
         if isinstance(value, (int, float)):
             f.x.array[:] = value
         elif isinstance(value, fem.Function) or isinstance(value, ufl.core.expr.Expr):
@@ -555,8 +592,12 @@ class PhaseFieldDendrite:
         elif callable(value):
             f.interpolate(value)
         else:
-            raise PhaseFieldError(f"initial value of field {FIELDS[index]!r} must be a number, callable or UFL "
-                                  f"expression, got {type(value).__name__}")
+            raise PhaseFieldError(f"{what} must be a number, callable or UFL expression, got {type(value).__name__}")
+
+    def _set_initial(self, index: int, value) -> None:
+        V, dofs = self._spaces[index]
+        f = fem.Function(V)
+        self._interpolate(f, value, f"initial value of field {FIELDS[index]!r}")
         self.w.x.array[dofs] = f.x.array
 
     def _update_bcs(self) -> None:
@@ -640,6 +681,7 @@ class PhaseFieldDendrite:
         self._plated_charge += row["plating_current"] * dt
         if self.counter:
             row["leakage_current"] = self.leakage_current()
+            row["electronic_current"] = self.electronic_current(self.counter)
             self._counter_charge += row["leakage_current"] * dt
         if self.anode:
             row["anode_current"] = self.current(self.anode)
@@ -792,6 +834,14 @@ class PhaseFieldDendrite:
         if not self.counter:
             raise PhaseFieldError("no counter electrode facets were given")
         return self.current(self.counter)
+
+    def electronic_current(self, facets: Sequence[str]) -> float:
+        """The part of :meth:`current` through ``facets`` that the Li phase carries (the h(xi)
+        sigma_Li share of the conductivity; A, plane A/m): electrons. ~0 while only the SE touches
+        the facets, the whole current once Li bridges to them (the diffuse tail conducts first:
+        xi ~ 1e-3 already matches the SE conductivity)."""
+        r = residual_on_facets(self.tm, self._electronic_residual, self.W, self.W.sub(2), facets)
+        return r * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE
 
     def ion_supply(self, facets: Sequence[str]) -> float:
         """Li+ entering through facet groups with a fixed concentration (mol/s; plane mol/(m s))."""

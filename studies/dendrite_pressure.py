@@ -32,54 +32,63 @@ Choices made here (all config fields; "assumed" = no literature value):
   default). DESIGN's D_l = 3.2e-10 m^2/s with sigma_SE = 0.2 S/m makes migration carry 6x the
   conduction current, Li+ piles up at the interface and the porous cell runs away within ~1 s (see
   the phase_field docstring); ``consistent_transport = false`` switches back.
-* Deposition eigenstrain eps0 = 2e-3 (``deposition_strain``, assumed). It sets both the coupling
-  to the applied pressure (the work term 3 eps0 p: 6e4 J/m^3 at 10 MPa) and the self-stress of
-  new Li constrained by the SE (~E_Li eps0 ~ 10-20 MPa, i.e. comparable to the applied pressure).
-  The phase_field default 1e-3 halves the pressure coupling; 1e-2 gives a self-stress of 60-350 MPa
-  in the Li whose driving force (3 eps0 p_self ~ 0.5 W) dissolves the protrusions and smears the
-  front into a xi ~ 0.3 plateau (tried: not usable). 2e-3 keeps a sharp front.
-* Pores keep ``pore_fraction`` = 1e-3 of the SE transport and stiffness (assumed "near zero").
+* Deposition eigenstrain eps0 = 2e-3 (``deposition_strain``, assumed), carried only by Li
+  deposited after t = 0 (the initial anode and protrusions are the stress-free reference; before
+  2026-11-21 the initial Li carried it too and started with ~10-28 MPa of spurious stress). It sets
+  both the coupling to the applied pressure (the work term 3 eps0 p: 6e4 J/m^3 at 10 MPa) and the
+  self-stress of new Li constrained by the SE (~E_Li eps0 ~ 10-30 MPa). 1e-2 gives a self-stress
+  of 60-350 MPa whose driving force dissolves the protrusions and smears the front into a xi ~ 0.3
+  plateau (tried: not usable). ``misfit_relaxation`` r (0 by default) cuts the self-stress to
+  (1 - r) eps0 while keeping the work eps0 against the local stress (Li creep, assumed).
+* Pores keep ``pore_fraction`` = 1e-3 of the SE stiffness and ``pore_transport_fraction`` = 1e-3
+  of its transport (assumed "near zero").
 * Short detection: (a) a cluster of Li cells (xi > ``li_threshold``) touching anode and counter
-  facets (:func:`ssbx.fem.connectivity.li_connectivity`), or (b) an electronic short: the current
-  at the counter electrode exceeds ``short_current_ratio`` x the plating current (in this
-  single-potential model current in = plating current exactly, so before a short the two agree;
-  the conductivity interpolation h(xi) sigma_Li makes the diffuse tail ahead of a tip (xi ~ 1e-3
-  already conducts like the SE) carry electrons before xi > 1/2 connects, so (b) comes first).
+  facets (:func:`ssbx.fem.connectivity.li_connectivity`), or (b) an electronic short: the Li phase
+  carries more than ``short_electronic_fraction`` of the counter-electrode current
+  (:meth:`PhaseFieldDendrite.electronic_current`; the diffuse tail ahead of a tip, xi ~ 1e-3,
+  already conducts like the SE, so (b) comes first). Until 2026-11-21 (b) was "counter current >
+  10 x plating current", which fires falsely when the elastic driving force holds plating back:
+  the single potential then passes ionic current into the metal without plating.
 * Scaled-down default: a 60 x 40 um cell (Li 8 um + SE 52 um), interface width 1.5 um (2x the
   Chen value: kappa x 4), mesh 0.4 um near pores and 0.8 um elsewhere, 120 s; the full
   1000 x 500 um, 500 s case at the native interface width is ``configs/dendrite_pressure_full.toml``
   (cluster; not run).
 
-What the model gives (default config, 1 rank each, 33.8k dofs, ~3 min per case; measured
-2026-11-21). Li+ supply limits growth (consistent transport: ~1.0e3 A/m^2 at the start, rising
-as ~1/gap), and Allen-Cahn curvature flow (L_sigma kappa/R ~ 4 um/s for R = 3 um, against
-~0.15 um/s of growth) rounds the protrusions off within ~10 s; the front stays nearly planar
-except one finger that grows from the protrusion next to the top face (the zero-flux condition
-on xi mirrors it into a wider, blunter finger) and runs along that face to the counter electrode.
-* 0 / 5 / 10 MPa: electronic (hard) short at 36.8 / 36.5 / 36.1 s: the counter current follows the
-  plating current (1.0e3 -> ~1e4 A/m^2) and then jumps by >1e3 within ~0.01 s (to 1.6e7 / 2.2e7 /
-  3.8e7 A/m^2 when the run stops three steps later); the xi > 1/2 bridge is not reached before
-  that (front at 47 um of 60). No dead Li, no Li in pores (< 0.01 um^2: pores hold almost no
-  Li+, so xi cannot grow inside them), the same morphology at all three pressures.
-* Hydrostatic pressure in the grown Li rises with the applied pressure: peak 28.2 / 31.4 / 34.5 MPa,
-  mean at the short 16.6 / 20.4 / 24.2 MPa (SE mean 1.2 / 5.5 / 9.8 MPa). The peak sits in the
-  Li next to its interface with the SE (xi 0.55-0.8), first in the finger; at 0 and 5 MPa it is
-  the maximum of the whole cell, at 10 MPa the cell maximum (47 MPa) is the concentration at a
-  pore edge in the SE.
-* eps0 = 5e-3 instead of 2e-3 (0 and 10 MPa): short at 37.5 / 38.0 s, peak Li pressure 69.6 /
-  75.9 MPa; the finger becomes a thin sub-1/2 film along the top face. Still no pressure trend.
-* Sensitivities at 0 MPa: ``pore_fraction`` 0.1 instead of 1e-3: short at 36.6 s, Li in pores
-  0.02 um^2 (the finger passes above the pores). ``protrusion_margin`` = 8 um (protrusions at
-  y = 8, 16, 24, 32 um, away from the faces): the finger grows from the top protrusion, bends round
-  the top of the first pore, hugging its wall, and shorts at 40.3 s (Li in pores 0.03 um^2, peak
-  Li pressure 28.0 MPa). On 2 ranks the default 0 MPa case gives the same short time (36.779 s,
-  all digits) and peak pressure.
+What the model gives (default config, 1 rank each, 33.8k dofs, ~2.5 min per case; measured
+2026-11-21 with the stress-free initial Li and the electronic-fraction short criterion). Li+ supply
+limits growth (consistent transport: ~1.0e3 A/m^2 at the start, rising as ~1/gap), and Allen-Cahn
+curvature flow (L_sigma kappa/R ~ 4 um/s for R = 3 um, against ~0.15 um/s of growth) rounds the
+protrusions off within ~10 s; the front stays nearly planar except one finger that grows from the
+protrusion next to the top face (the zero-flux condition on xi mirrors it into a wider, blunter
+finger) and runs along that face to the counter electrode.
+* 0 / 5 / 10 MPa: electronic short at 35.9 / 35.8 / 35.6 s (the Li tail carries > 1/2 of the
+  counter current); the counter current follows the plating current (1.0e3 -> ~1e4 A/m^2) and
+  then jumps (to 2.9e5 / 1.8e7 / 1.2e5 A/m^2 when the run stops three steps later, Li carrying
+  90 / 99.9 / 77 % of it); the xi > 1/2 bridge is not reached before that (front at 47 um of 60).
+  No dead Li, no Li in pores (< 0.01 um^2: pores hold almost no Li+), the same morphology.
+* Hydrostatic pressure in the grown Li rises with the applied pressure: peak 26.2 / 29.2 /
+  32.2 MPa, mean at the short 12.4 / 16.2 / 20.0 MPa (SE mean 1.2 / 5.5 / 9.8 MPa). The peak sits
+  in the Li next to its interface with the SE, first in the finger.
+* Explorations (0 and 10 MPa, 60 s, measured 2026-11-21; configs differ from the default only
+  as stated), none of which gives the pressure trend:
+  - eps0 = 0.02, E_Li = 0.1 GPa (creep-relaxed Li), pore_transport_fraction = 1: planar front,
+    both pressures stop (Newton) at ~40 s when Li enters the first pore (0.5 um^2 in it); the
+    diffuse interface puts SE stiffness under the eigenstrain (self-stress 200-330 MPa).
+  - eps0 = 0.02, misfit_relaxation = 0.95: short at 32.5 / 34.1 s, the same finger.
+  - eps0 = 0.05, misfit_relaxation = 0.98, protrusion_margin = 8 um: short at 34.8 / 39.0 s, peak
+    Li pressure 11.9 / 18.7 MPa; at 10 MPa plating is held back for the first ~0.5 s and then
+    resumes as Li+ piles up at the front; the finger is a xi ~ 0.3 film.
+  - (session 4, with the prestressed initial Li) eps0 = 5e-3; pore_fraction = 0.1;
+    protrusion_margin = 8 um: shorts within 36.6-40.3 s, no pressure trend; with the margin the
+    finger bends round the first pore, hugging its wall.
 Not reproduced: pore filling and penetration, growth along pore walls at 5 MPa, pinched-off dead
-Li and a fluctuating (soft-short) leakage at 10 MPa. In this model the pressure enters only
-through the work 3 eps0 p (6e4 J/m^3 at 10 MPa for eps0 = 2e-3), against an electrochemical
-drive of -0.35 V (F C_s 0.35 V = 2.6e9 J/m^3 of Li; thermodynamically 10 MPa shifts the Li
-potential by only Omega p/F = 1.35 mV), and growth is transport-limited, so pressure cannot
-redirect it; Li cannot enter pores that carry no Li+.
+Li and a fluctuating (soft-short) leakage at 10 MPa. Why, in this model: growth is limited by the
+Li+ supply, so a kinetic penalty (the elastic driving force, 3 eps0 p L_sigma against L_eta times
+the Butler-Volmer bracket) is absorbed by Li+ piling up at the front until the bracket beats it:
+pressure delays growth by seconds but cannot redirect it; a penalty large enough to matter needs
+eps0 ~ 0.05, whose self-stress (unless relaxed) dominates the applied 10 MPa; thermodynamically
+10 MPa shifts the Li potential by only Omega p/F = 1.35 mV against -0.35 V; and Li cannot enter
+pores that carry no Li+ (with Li+ in them, it enters but the solve fails there).
 """
 
 from __future__ import annotations
@@ -141,9 +150,15 @@ class Config:
                                       doc="delta = sqrt(2 kappa/W); Chen 2015: 0.75 um (kappa scaled, W kept)")
     consistent_transport: bool = True  # D_l = sigma_SE RT/(F^2 c0) instead of DESIGN's 3.2e-10 m^2/s
     deposition_strain: float = quantity(2e-3, "dimensionless", "nonnegative", doc="eps0 (assumed)")
+    misfit_relaxation: float = quantity(0.0, "dimensionless", "nonnegative",
+                                        doc="fraction of eps0 relaxed by Li creep (no self-stress; assumed)")
     interface_mobility: float = quantity(2.5e-6, "dimensionless", doc="L_sigma (m^3/(J s)), Chen 2015")
     pore_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
-                                    doc="pore transport/stiffness as a fraction of the SE (assumed)")
+                                    doc="pore stiffness as a fraction of the SE (assumed)")
+    pore_transport_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
+                                              doc="pore Li+ conductivity/diffusivity as a fraction of the SE (assumed)")
+    li_youngs_modulus: float = quantity(PhaseFieldParameters.li_youngs_modulus, "pressure",
+                                        doc="Li Young's modulus (default: the elastic value, Masias 2019)")
     # time
     t_end: float = quantity(120.0, "time")
     dt0: float = quantity(0.05, "time")
@@ -151,9 +166,8 @@ class Config:
     max_xi_change: float = 0.5
     snapshot_times: tuple = quantities((10.0, 20.0, 30.0, 60.0), "time", doc="field output and figure panels")
     steps_after_short: int = 3  # keep going this many steps after a short is detected, then stop
-    # electronic short: the counter electrode current exceeds this multiple of the plating current
-    # (before a short the two agree: the ionic current drawn from the counter feeds the plating)
-    short_current_ratio: float = quantity(10.0, "dimensionless")
+    # electronic short: the Li phase (electrons) carries more than this fraction of the counter current
+    short_electronic_fraction: float = quantity(0.5, "dimensionless", "unit_interval")
     li_threshold: float = 0.5  # xi above which a cell counts as Li (clusters, dead Li, short)
     figure: bool = True
 
@@ -181,7 +195,9 @@ class Config:
         base = PhaseFieldParameters()
         kappa = base.barrier_height * self.interface_width**2 / 2
         p = dataclasses.replace(base, gradient_coefficient=kappa, deposition_strain=self.deposition_strain,
-                                pore_fraction=self.pore_fraction, interface_mobility=self.interface_mobility)
+                                pore_fraction=self.pore_fraction, interface_mobility=self.interface_mobility,
+                                pore_transport_fraction=self.pore_transport_fraction,
+                                li_youngs_modulus=self.li_youngs_modulus, misfit_relaxation=self.misfit_relaxation)
         return p.with_consistent_transport() if self.consistent_transport else p
 
     def porous(self) -> PorousSE:
@@ -232,6 +248,7 @@ def build_cell(cfg: Config, comm: MPI.Comm, prefix: str = "dendrite_pressure_") 
     """Mesh, initial state and the phase-field problem of one case."""
     tm = build_porous_se(comm, cfg.porous(), mesh_size=cfg.mesh_size)
     params = cfg.parameters()
+    xi0 = initial_xi(cfg, params.interface_width)
     rho = cellwise(tm, {"pore": 0.0}, "solid", default=1.0)
     pressure = fem.Constant(tm.mesh, default_scalar_type(cfg.external_pressure))
     x = ufl.SpatialCoordinate(tm.mesh)
@@ -242,8 +259,7 @@ def build_cell(cfg: Config, comm: MPI.Comm, prefix: str = "dendrite_pressure_") 
         ufl.min_value(cfg.voltage * (length - x[0]) / cfg.se_thickness, cfg.voltage)
     pf = PhaseFieldDendrite(
         tm, params, anode=("li_left",), counter=("se_right",), voltage=cfg.voltage,
-        initial_xi=initial_xi(cfg, params.interface_width), initial_potential=phi0, solid_fraction=rho,
-        mechanics=True,
+        initial_xi=xi0, initial_potential=phi0, solid_fraction=rho, mechanics=True, stress_free_xi=xi0,
         fixed_displacements=[FixedComponent(("li_left",), 0), FixedComponent(lateral, 1)],
         pressures=[NormalPressure(("se_right",), pressure)], max_xi_change=cfg.max_xi_change, prefix=prefix)
     return Cell(tm, pf, rho, pressure)
@@ -343,17 +359,19 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
         full = {**row, **m, "attached_volume": con.attached_volume, "dead_volume": con.dead_volume,
                 "dead_clusters": con.dead_clusters, "clusters": con.clusters, "shorted": con.shorted}
         full["leakage_current_density"] = row.get("leakage_current", 0.0) / cfg.height  # A/m^2
-        electronic = full["t"] > 0 and abs(full["leakage_current"]) > cfg.short_current_ratio * abs(
-            full["plating_current"])
+        full["electronic_current_density"] = row.get("electronic_current", 0.0) / cfg.height
+        fraction = full["electronic_current_density"] / full["leakage_current_density"] \
+            if full["leakage_current_density"] != 0 else 0.0
+        full["electronic_fraction"] = fraction
+        electronic = full["t"] > 0 and fraction > cfg.short_electronic_fraction
         full["electronic_short"] = electronic
         if con.shorted and state["bridge_t"] is None:
             state["bridge_t"] = full["t"]
             log.info("Li (xi > %g) bridges anode and counter electrode at t = %.4g s", cfg.li_threshold, full["t"])
         if electronic and state["electronic_t"] is None:
             state["electronic_t"] = full["t"]
-            log.info("electronic short: leakage current %.3g A/m^2 = %.3g x the plating current at t = %.4g s",
-                     full["leakage_current_density"],
-                     abs(full["leakage_current"]) / max(abs(full["plating_current"]), 1e-300), full["t"])
+            log.info("electronic short: Li carries %.3g of the %.3g A/m^2 at the counter electrode at t = %.4g s",
+                     fraction, full["leakage_current_density"], full["t"])
         if (con.shorted or electronic) and state["short_t"] is None:
             state["short_t"] = full["t"]
         if con.dead_volume > 0 and state["first_dead_t"] is None:
@@ -381,6 +399,7 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
             snaps[t] = g
 
     initial = {"t": 0.0, "dt": 0.0, "newton": 0, "plating_current": 0.0, "leakage_current": 0.0,
+               "electronic_current": 0.0,
                "li_volume": pf.li_volume(), "plated_charge": 0.0, "counter_charge": 0.0}
     record(initial)
     snap(0.0)
@@ -391,7 +410,8 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
     else:
         try:
             pf.run(cfg.t_end, control, on_step=record,
-                   stop=lambda: state["short_t"] is not None and state["after"] >= cfg.steps_after_short)
+                   stop=lambda: state["short_t"] is not None and state["after"] >= cfg.steps_after_short,
+                   checkpoint_dir=out.file("checkpoints") if out is not None else None)
             if state["short_t"] is not None:
                 ended = "short"
         except SolveDivergedError as e:
@@ -417,7 +437,7 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
     """Scalars of a case (the same on every rank: built from allreduced rows)."""
     leak = np.array([r["leakage_current_density"] for r in rows[1:]]) if len(rows) > 1 else np.zeros(1)
     plate = np.array([r["plating_current"] / cfg.height for r in rows[1:]]) if len(rows) > 1 else np.zeros(1)
-    # (the initial state is not in equilibrium: the eigenstrain of the initial Li acts on u = 0)
+    # (the initial state is not in equilibrium: the external load acts on u = 0)
     peak = [r["pressure_li_peak"] for r in rows[1:] if math.isfinite(r["pressure_li_peak"])]
     mean = [r["pressure_li_mean"] for r in rows[1:] if math.isfinite(r["pressure_li_mean"])]
     # the "jump": the largest increase of the leakage current between consecutive steps, against
@@ -446,6 +466,9 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
         "leakage_max_A_m2": float(np.max(leak)),
         "leakage_final_A_m2": float(leak[-1]),
         "leakage_max_step_ratio": float(np.max(ratios)),
+        "electronic_final_A_m2": last["electronic_current_density"],
+        "electronic_fraction_final": last["electronic_fraction"],
+        "electronic_fraction_max": max(r["electronic_fraction"] for r in rows),
         "plating_final_A_m2": float(plate[-1]),
         "transport": "consistent D_l = sigma RT/(F^2 c0)" if cfg.consistent_transport else "DESIGN D_l = 3.2e-10",
         "deposition_strain_assumed": cfg.deposition_strain,
@@ -488,6 +511,14 @@ def _field_panel(ax, s: dict, key: str, cmap: str, label: str, vmin=None, vmax=N
     ax.figure.colorbar(im, ax=ax, shrink=0.8, label=label)
 
 
+def _floor(ax, currents) -> None:
+    """Log axis from 1e-4 of the smallest counter current: the electronic part starts at round-off."""
+    level = np.abs(np.asarray(currents, dtype=float))
+    level = level[level > 0]
+    if level.size:
+        ax.set_ylim(bottom=1e-4 * level.min())
+
+
 def plot_case(cfg: Config, rows: list[dict], snaps: dict, path: Path) -> None:
     import matplotlib
 
@@ -512,8 +543,11 @@ def plot_case(cfg: Config, rows: list[dict], snaps: dict, path: Path) -> None:
     half = max(n // 2, 1)
     ax = fig.add_subplot(gs[3, :half])
     t = [r["t"] for r in rows[1:]]
-    ax.semilogy(t, [max(abs(r["leakage_current_density"]), 1e-30) for r in rows[1:]], label="leakage (counter)")
+    ax.semilogy(t, [max(abs(r["leakage_current_density"]), 1e-30) for r in rows[1:]], label="counter electrode")
+    ax.semilogy(t, [max(abs(r["electronic_current_density"]), 1e-30) for r in rows[1:]], ":",
+                label="electronic (leakage) part")
     ax.semilogy(t, [max(r["plating_current"] / cfg.height, 1e-30) for r in rows[1:]], "--", label="plating")
+    _floor(ax, [r["leakage_current_density"] for r in rows[1:]])
     ax.set_xlabel("t (s)")
     ax.set_ylabel("current density (A/m$^2$)")
     ax.legend(fontsize=7)
@@ -600,16 +634,18 @@ def compare(root: Path, out: Path | None = None) -> Path:
         rows = c["rows"][1:]
         t = [r["t"] for r in rows]
         line, = ax.semilogy(t, [max(abs(r["leakage_current_density"]), 1e-30) for r in rows], label=label)
+        ax.semilogy(t, [max(abs(r["electronic_current_density"]), 1e-30) for r in rows], ":", color=line.get_color())
         st = c["results"].get("short_time_s")
         if st is not None:
             ax.axvline(st, color=line.get_color(), ls=":", lw=0.8)
         ax2.plot(t, [r["pressure_li_peak"] / 1e6 for r in rows], color=line.get_color(), label=f"{label} peak")
         ax2.plot(t, [r["pressure_li_mean"] / 1e6 for r in rows], "--", color=line.get_color(), label=f"{label} mean")
         rows_out.append({"external_pressure_MPa": c["pressure"] / 1e6, **c["results"], "folder": str(c["folder"])})
+    _floor(ax, [r["leakage_current_density"] for c in cases for r in c["rows"][1:]])
     ax.set_xlabel("t (s)")
-    ax.set_ylabel("leakage current density at the counter electrode (A/m$^2$)")
+    ax.set_ylabel("current density at the counter electrode (A/m$^2$)")
     ax.legend(fontsize=8)
-    ax.set_title("leakage (electronic after a short) current", fontsize=9)
+    ax.set_title("counter-electrode current (solid) and its electronic part (dotted)", fontsize=9)
     ax2.set_xlabel("t (s)")
     ax2.set_ylabel("hydrostatic pressure in the grown Li (MPa)")
     ax2.legend(fontsize=7)

@@ -84,13 +84,17 @@ def test_pressure_in_li_rises_with_external_pressure(two_pressures):
 def test_forced_short_is_detected(tmp_path_factory):
     """A protrusion reaching the counter electrode: shorted from t = 0, and one step later the
     counter electrode carries the electronic current of the Li bridge, orders of magnitude above
-    the ionic current of the unshorted cell."""
+    the ionic current of the unshorted cell, and the Li phase carries all of it."""
     root = Path(MPI.COMM_WORLD.bcast(str(tmp_path_factory.mktemp("dps")), root=0))
     cfg = tiny(protrusions=1, protrusion_length="14 um", steps_after_short=1, figure=False, snapshot_times=["0.1 s"])
     res, _ = _run(cfg, root, "short")
     assert res["short_time_s"] == 0.0 and res["ended"] == "short"
     free, _, _ = dp.simulate(tiny(t_end="0.1 s", snapshot_times=["0.1 s"]), MPI.COMM_WORLD, prefix="dp_free_")
     assert res["leakage_max_A_m2"] > 100 * free["leakage_max_A_m2"]
+    # the counter current of the bridged cell is electronic (carried by the Li phase); the free
+    # cell's is ionic (the diffuse Li tail is ~10 interface widths away: h(xi) ~ 1e-20)
+    assert res["electronic_fraction_final"] > 0.99
+    assert free["electronic_fraction_max"] < 1e-6 and free["short_time_s"] is None
 
 
 def test_same_answer_on_one_and_two_ranks():
