@@ -104,6 +104,7 @@ from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure, compiled_integral, measure, residual_on_facets
 from ssbx.fem.connectivity import LiConnectivity, cell_volumes, li_connectivity
+from ssbx.fem.elasticity import IsotropicElastic, stress
 from ssbx.fem.materials import FARADAY, GAS_CONSTANT, LIBRARY
 from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.fem.timestepping import StepControl, run_adaptive
@@ -302,8 +303,8 @@ def phase_property(xi, li_value, se_value, solid_fraction, pore_fraction):
 
 def lame(youngs_modulus, poisson_ratio):
     """(lambda, mu) of an isotropic material (3D/plane-strain constants)."""
-    nu = poisson_ratio
-    return youngs_modulus * nu / ((1 + nu) * (1 - 2 * nu)), youngs_modulus / (2 * (1 + nu))
+    m = IsotropicElastic(youngs_modulus, poisson_ratio)
+    return m.lmbda, m.mu
 
 
 def elastic_terms(eps, xi, solid_fraction, li: tuple, se: tuple, eigenstrain, pore_fraction, stress_free_xi=0.0,
@@ -321,7 +322,7 @@ def elastic_terms(eps, xi, solid_fraction, li: tuple, se: tuple, eigenstrain, po
     dlam, dmu = hp * (li[0] - other * se[0]), hp * (li[1] - other * se[1])
     identity = ufl.Identity(3)
     e = eps - (1 - relaxation) * eigenstrain * (h - interpolation(stress_free_xi)) * identity
-    sigma = lam * ufl.tr(e) * identity + 2 * mu * e
+    sigma = stress(e, lam, mu)
     drive = 0.5 * dlam * ufl.tr(e) ** 2 + dmu * ufl.inner(e, e) - eigenstrain * hp * ufl.tr(sigma)
     return sigma, drive
 

@@ -98,6 +98,7 @@ def solve_case(cfg: Config, comm: MPI.Comm, sigma_e: float, tag: str = "") -> Le
     depth, eta, eta0, plating, nuc = (np.concatenate([p[k] for p in parts]) for k in range(5))
     order = np.argsort(depth)
     depth, eta, eta0, plating, nuc = depth[order], eta[order], eta0[order], plating[order], nuc[order]
+    mc.close()
     start = float(depth[nuc > 0.5].min()) if np.any(nuc > 0.5) else float("nan")
     return Leakage(sigma_e, float(share), start, depth, eta, eta0, plating)
 

@@ -154,6 +154,11 @@ class StrippedElectrode:
         self.creep = creep_law_for(material, cfg.temperature, "norton", where="electrode").at(
             yield_stress=float(SizeDependentYield()(cfg.contact_spacing)))
 
+    def close(self) -> None:
+        """Free both solvers' PETSc objects (collective)."""
+        self.free.close()
+        self.pinned.close()
+
     def interface_value(self, diff: Diffusion, old: bool = False) -> float:
         """Vacancy concentration at the interface (of the previous state with ``old``)."""
         return self._interface[diff.c_old if old else diff.c]() / self.width
@@ -330,10 +335,12 @@ def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:
             j = m.critical_current_saturation(cfg.hold_time)
             closed = FARADAY * m.c_crit / 2 * math.sqrt(math.pi * m.D / cfg.hold_time)
             rows_d.append({"material": name, "diffusivity": m.D, "critical_current": j, "closed_form": closed})
+            m.close()
         for p in cfg.pressures:
             j = critical_current_hold(model, p, cfg.hold_time)
             rows_p.append({"material": name, "stack_pressure": p, "critical_current": j})
             log.info("%s: critical current %.3g mA/cm^2 at %.2g MPa", name, j / 10, p / 1e6)
+        model.close()
     slope = {}
     for name in cfg.electrodes:
         pts = [(r["diffusivity"], r["critical_current"]) for r in rows_d if r["material"] == name]
