@@ -32,16 +32,21 @@ Choices made here (all config fields; "assumed" = no literature value):
   default). DESIGN's D_l = 3.2e-10 m^2/s with sigma_SE = 0.2 S/m makes migration carry 6x the
   conduction current, Li+ piles up at the interface and the porous cell runs away within ~1 s (see
   the phase_field docstring); ``consistent_transport = false`` switches back.
-* Deposition eigenstrain eps0 = 2e-3 (``deposition_strain``, assumed), carried only by Li
-  deposited after t = 0 (the initial anode and protrusions are the stress-free reference; before
-  2026-11-21 the initial Li carried it too and started with ~10-28 MPa of spurious stress). It sets
-  both the coupling to the applied pressure (the work term 3 eps0 p: 6e4 J/m^3 at 10 MPa) and the
-  self-stress of new Li constrained by the SE (~E_Li eps0 ~ 10-30 MPa). 1e-2 gives a self-stress
-  of 60-350 MPa whose driving force dissolves the protrusions and smears the front into a xi ~ 0.3
-  plateau (tried: not usable). ``misfit_relaxation`` r (0 by default) cuts the self-stress to
-  (1 - r) eps0 while keeping the work eps0 against the local stress (Li creep, assumed).
-* Pores keep ``pore_fraction`` = 1e-3 of the SE stiffness and ``pore_transport_fraction`` = 1e-3
-  of its transport (assumed "near zero").
+* Deposition eigenstrain eps0 = 0.02 with ``misfit_relaxation`` r = 0.95 (both assumed),
+  carried only by Li deposited after t = 0 (the initial anode and protrusions are the stress-free
+  reference; before 2026-11-21 the initial Li carried it too and started with ~10-28 MPa of
+  spurious stress). eps0 sets the work of deposition against the local stress, 3 eps0 p (6e5 J/m^3
+  at 10 MPa: in the Allen-Cahn equation L_sigma 3 eps0 p is about the Butler-Volmer term, so the
+  applied pressure is felt); r leaves (1 - r) eps0 = 1e-3 of misfit to stress the solids (Li
+  creep relaxes the rest), a self-stress of ~10 MPa. Without r, eps0 = 1e-2 already gives 60-350
+  MPa of self-stress that dissolves the protrusions and smears the front (tried: not usable);
+  eps0 = 2e-3, r = 0 was the default until 2026-11-21 (results below).
+* Pores keep ``pore_fraction`` = 1e-3 of the SE stiffness (assumed "near zero": mechanically a
+  void) but ``pore_transport_fraction`` = 1 of its Li+ transport (assumed; departs from DESIGN's
+  "near-zero transport"): Li that reaches a pore spreads over its walls fed by Li+ from the SE
+  around it, which a diffuse-interface model can only represent by letting Li+ reach the pore
+  region. With near-zero pore transport Li never enters a pore (no Li+ there), so "dendrites fill
+  pores" cannot happen at all (the 2e-3 runs below).
 * Short detection: (a) a cluster of Li cells (xi > ``li_threshold``) touching anode and counter
   facets (:func:`ssbx.fem.connectivity.li_connectivity`), or (b) an electronic short: the Li phase
   carries more than ``short_electronic_fraction`` of the counter-electrode current
@@ -54,41 +59,45 @@ Choices made here (all config fields; "assumed" = no literature value):
   1000 x 500 um, 500 s case at the native interface width is ``configs/dendrite_pressure_full.toml``
   (cluster; not run).
 
-What the model gives (default config, 1 rank each, 33.8k dofs, ~2.5 min per case; measured
-2026-11-21 with the stress-free initial Li and the electronic-fraction short criterion). Li+ supply
-limits growth (consistent transport: ~1.0e3 A/m^2 at the start, rising as ~1/gap), and Allen-Cahn
-curvature flow (L_sigma kappa/R ~ 4 um/s for R = 3 um, against ~0.15 um/s of growth) rounds the
-protrusions off within ~10 s; the front stays nearly planar except one finger that grows from the
-protrusion next to the top face (the zero-flux condition on xi mirrors it into a wider, blunter
-finger) and runs along that face to the counter electrode.
-* 0 / 5 / 10 MPa: electronic short at 35.9 / 35.8 / 35.6 s (the Li tail carries > 1/2 of the
-  counter current); the counter current follows the plating current (1.0e3 -> ~1e4 A/m^2) and
-  then jumps (to 2.9e5 / 1.8e7 / 1.2e5 A/m^2 when the run stops three steps later, Li carrying
-  90 / 99.9 / 77 % of it); the xi > 1/2 bridge is not reached before that (front at 47 um of 60).
-  No dead Li, no Li in pores (< 0.01 um^2: pores hold almost no Li+), the same morphology.
-* Hydrostatic pressure in the grown Li rises with the applied pressure: peak 26.2 / 29.2 /
-  32.2 MPa, mean at the short 12.4 / 16.2 / 20.0 MPa (SE mean 1.2 / 5.5 / 9.8 MPa). The peak sits
-  in the Li next to its interface with the SE, first in the finger.
-* Explorations (0 and 10 MPa, 60 s, measured 2026-11-21; configs differ from the default only
-  as stated), none of which gives the pressure trend:
-  - eps0 = 0.02, E_Li = 0.1 GPa (creep-relaxed Li), pore_transport_fraction = 1: planar front,
-    both pressures stop (Newton) at ~40 s when Li enters the first pore (0.5 um^2 in it); the
-    diffuse interface puts SE stiffness under the eigenstrain (self-stress 200-330 MPa).
-  - eps0 = 0.02, misfit_relaxation = 0.95: short at 32.5 / 34.1 s, the same finger.
-  - eps0 = 0.05, misfit_relaxation = 0.98, protrusion_margin = 8 um: short at 34.8 / 39.0 s, peak
-    Li pressure 11.9 / 18.7 MPa; at 10 MPa plating is held back for the first ~0.5 s and then
-    resumes as Li+ piles up at the front; the finger is a xi ~ 0.3 film.
-  - (session 4, with the prestressed initial Li) eps0 = 5e-3; pore_fraction = 0.1;
-    protrusion_margin = 8 um: shorts within 36.6-40.3 s, no pressure trend; with the margin the
-    finger bends round the first pore, hugging its wall.
-Not reproduced: pore filling and penetration, growth along pore walls at 5 MPa, pinched-off dead
-Li and a fluctuating (soft-short) leakage at 10 MPa. Why, in this model: growth is limited by the
-Li+ supply, so a kinetic penalty (the elastic driving force, 3 eps0 p L_sigma against L_eta times
-the Butler-Volmer bracket) is absorbed by Li+ piling up at the front until the bracket beats it:
-pressure delays growth by seconds but cannot redirect it; a penalty large enough to matter needs
-eps0 ~ 0.05, whose self-stress (unless relaxed) dominates the applied 10 MPa; thermodynamically
-10 MPa shifts the Li potential by only Omega p/F = 1.35 mV against -0.35 V; and Li cannot enter
-pores that carry no Li+ (with Li+ in them, it enters but the solve fails there).
+What the model gives (default config, 1 rank each, 33.8k dofs, ~3 min per case; measured
+2026-11-21). Li+ supply limits growth (consistent transport: ~1.6e3 A/m^2 at the start, rising as
+the gap closes). The four protrusions grow into fingers; the second one from the top reaches the
+first pore, fills it, passes through the small pore beside it and runs on to the counter
+electrode, while curvature flow and the self-stress thin the neck behind the filled pore.
+* 0 / 5 / 10 MPa: the neck pinches off (xi > 1/2 no longer connects the pore Li to the anode:
+  dead Li, 1 / 2 / 2 clusters) at 34.7 / 26.9 / 22.5 s; electronic short (the Li phase carries
+  > 1/2 of the counter current) at 37.9 / 32.5 / 30.2 s, through the pinched neck, whose
+  xi < 1/2 still conducts like a metal (h(0.3) sigma_Li ~ 1e6 S/m). Dead Li at the end 115 / 117 /
+  123 um^2, Li in pores 69 / 72 / 75 um^2. At 0 and 10 MPa the counter current then jumps to
+  1e7 / 2e7 A/m^2 within three steps (hard short); at 5 MPa it has only reached 7e4 A/m^2 (x1.5
+  per step) when the run stops.
+* Hydrostatic pressure in the grown Li rises with the applied pressure: peak 12.9 / 16.7 /
+  20.8 MPa, mean at the end 6.5 / 10.0 / 13.6 MPa (SE mean 0.8 / 4.8 / 8.8 MPa).
+* So pressure does act, but the wrong way round for the experiment: the pores are stress-free
+  under load, so the work term 3 eps0 p makes the loaded SE costlier to grow into than the pores;
+  Li reaches and fills the pore sooner, pinches off sooner, and shorts sooner with more pressure.
+* Earlier default (eps0 = 2e-3, r = 0, pore_transport_fraction = 1e-3; same mesh and times):
+  the protrusions round off, one finger grows along the top face (the zero-flux face mirrors it)
+  and shorts at 35.9 / 35.8 / 35.6 s; no Li in pores, no dead Li; peak Li pressure 26.2 / 29.2 /
+  32.2 MPa.
+* Other explorations (0 and 10 MPa, 60 s), none giving the experimental trend:
+  - eps0 = 2e-3, r = 0, pore_transport_fraction = 1: the same fingers and pore filling, no dead
+    Li, short at 39.7 / 37.3 s.
+  - eps0 = 0.02, E_Li = 0.1 GPa (creep-relaxed Li), r = 0, pore_transport_fraction = 1: planar
+    front, both stop (Newton) at ~40 s when Li enters the first pore; the diffuse interface puts
+    SE stiffness under the eigenstrain (self-stress 200-330 MPa).
+  - pore_transport_fraction = 1e-3 with eps0 = 0.02, r = 0.95: short at 32.5 / 34.1 s, the top-face
+    finger; with eps0 = 0.05, r = 0.98 and protrusions 8 um from the faces: 34.8 / 39.0 s, plating
+    held back ~0.5 s at 10 MPa, then resuming as Li+ piles up; a xi ~ 0.3 film.
+  - Running on after the short (0 and 10 MPa, default): Newton fails ~1 s later at both (1e7 A/m^2
+    through the Li), so a fluctuating post-short current cannot be followed.
+Not reproduced: pressure suppressing growth, growth along pore walls at 5 MPa rather than into the
+pores, pinch-off only at high pressure, and a fluctuating, non-jumping (soft-short) leakage at
+10 MPa. Why, in this model: growth is limited by the Li+ supply, so a kinetic penalty on the
+loaded SE is absorbed by Li+ piling up at the front, and it steers Li into the stress-free pores
+rather than stopping it; thermodynamically 10 MPa shifts the Li potential by only
+Omega p/F = 1.35 mV against -0.35 V; and the diffuse neck of pinched-off Li still conducts
+electrons, so a "dead" island touching the counter electrode shorts the cell.
 """
 
 from __future__ import annotations
@@ -149,13 +158,13 @@ class Config:
     interface_width: float = quantity(1.5e-6, "length",
                                       doc="delta = sqrt(2 kappa/W); Chen 2015: 0.75 um (kappa scaled, W kept)")
     consistent_transport: bool = True  # D_l = sigma_SE RT/(F^2 c0) instead of DESIGN's 3.2e-10 m^2/s
-    deposition_strain: float = quantity(2e-3, "dimensionless", "nonnegative", doc="eps0 (assumed)")
-    misfit_relaxation: float = quantity(0.0, "dimensionless", "nonnegative",
+    deposition_strain: float = quantity(2e-2, "dimensionless", "nonnegative", doc="eps0 (assumed)")
+    misfit_relaxation: float = quantity(0.95, "dimensionless", "nonnegative",
                                         doc="fraction of eps0 relaxed by Li creep (no self-stress; assumed)")
     interface_mobility: float = quantity(2.5e-6, "dimensionless", doc="L_sigma (m^3/(J s)), Chen 2015")
     pore_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
                                     doc="pore stiffness as a fraction of the SE (assumed)")
-    pore_transport_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
+    pore_transport_fraction: float = quantity(1.0, "dimensionless", "unit_interval",
                                               doc="pore Li+ conductivity/diffusivity as a fraction of the SE (assumed)")
     li_youngs_modulus: float = quantity(PhaseFieldParameters.li_youngs_modulus, "pressure",
                                         doc="Li Young's modulus (default: the elastic value, Masias 2019)")
