@@ -11,12 +11,15 @@ g(xi) = W xi^2 (1 - xi)^2:
               - L_eta h'(xi) {exp[(1 - alpha) F eta/RT] - c~ exp[-alpha F eta/RT]}
     d c~/dt = div[D_eff (grad c~ + c~ F/RT grad phi)] - (C_s/c0) d xi/dt
     div(sigma_eff grad phi) = F C_s d xi/dt
-    div sigma = 0,   sigma = C(xi, rho) : (eps(u) - eps0 [h(xi) - h(xi_ref)] I),
-    f_el = 1/2 (eps - eps0 h I) : C : (eps - eps0 h I),
+    div sigma = 0,   sigma = C(xi, rho) : (eps(u) - eps*),   eps* = (1 - r) eps0 [h(xi) - h(xi_ref)] I,
+    f_el = 1/2 (eps - eps*) : C : (eps - eps*),
     d f_el/d xi = 1/2 (eps - eps*) : C'(xi) : (eps - eps*) - eps0 h'(xi) tr(sigma).
 
 xi_ref (``stress_free_xi``, 0 by default) is the phase distribution in the stress-free state: only
 Li deposited since then carries the misfit (an initial Li anode is not prestressed by it).
+r (``misfit_relaxation``, 0 by default) is the part of the misfit that Li creep relaxes: it
+stresses nothing, but the deposit still works against the local stress with the full eps0 (for
+r > 0 the last term is then not the derivative of f_el).
 
 Every transport/elastic property P is interpolated as P = h P_Li + (1 - h) [rho + (1 - rho) delta]
 P_SE: the non-Li phase is SE where rho = 1 and an almost empty pore (fraction delta of the SE value,

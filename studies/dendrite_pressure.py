@@ -12,8 +12,9 @@ pressure changes.
 Model: :class:`ssbx.fem.phase_field.PhaseFieldDendrite` (Chen 2015 family, see its docstring):
 Allen-Cahn with Butler-Volmer for the Li order parameter xi, Nernst-Planck for Li+, charge
 conservation for one potential, plane-strain elasticity with a deposition eigenstrain eps0 h(xi) I.
-Pores are static (rho = 0 in the ``pore`` cells): they keep ``pore_fraction`` of the SE transport
-and stiffness, and Li may grow into them. Both Li and SE are elastic at this scale (DESIGN.md).
+Pores are static (rho = 0 in the ``pore`` cells): they keep ``pore_fraction`` of the SE stiffness
+and ``pore_transport_fraction`` of its Li+ transport, and Li may grow into them. Both Li and SE are
+elastic at this scale (DESIGN.md), with part of the deposition misfit relaxed (below).
 
 Outputs per case (one pressure): ``history.csv`` (t, leakage (electronic) current at the counter
 electrode, plating current, Li volume, attached/dead Li volume, dead clusters, shorted, hydrostatic
