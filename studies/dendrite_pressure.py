@@ -84,6 +84,8 @@ electrode, while curvature flow and the self-stress thin the neck behind the fil
 * Other explorations (0 and 10 MPa, 60 s), none giving the experimental trend:
   - eps0 = 2e-3, r = 0, pore_transport_fraction = 1: the same fingers and pore filling, no dead
     Li, short at 39.7 / 37.3 s.
+  - The default with pore_transport_fraction = 0.1: the top-face finger again, no Li in pores;
+    short at 32.6 / 34.7 s (pressure delays it here), dead Li only at 0 MPa (46 um^2).
   - eps0 = 0.02, E_Li = 0.1 GPa (creep-relaxed Li), r = 0, pore_transport_fraction = 1: planar
     front, both stop (Newton) at ~40 s when Li enters the first pore; the diffuse interface puts
     SE stiffness under the eigenstrain (self-stress 200-330 MPa).
