@@ -169,6 +169,9 @@ class PhaseFieldParameters:
     # ... and this fraction of its Li+ conductivity and diffusivity (assumed; the same by default).
     # A larger value lets Li+ reach Li that grows into a pore along the SE pore walls.
     pore_transport_fraction: float = 1e-4
+    # The conductivity uses h(xi)**n: n > 1 keeps a diffuse Li neck (xi < 1/2) from conducting
+    # like a metal (assumed; 1 = Chen 2015)
+    conduction_exponent: float = 1.0
 
     def __post_init__(self):
         positive = ("barrier_height", "gradient_coefficient", "interface_mobility", "site_density",
@@ -190,6 +193,9 @@ class PhaseFieldParameters:
             if not -1 < getattr(self, name) < 0.5:
                 raise PhaseFieldError(f"phase-field parameter '{name}' must lie in (-1, 0.5), "
                                       f"got {getattr(self, name)}")
+        if not self.conduction_exponent >= 1:
+            raise PhaseFieldError(f"phase-field parameter 'conduction_exponent' must be >= 1, "
+                                  f"got {self.conduction_exponent}")
         if not 0 <= self.misfit_relaxation <= 1:
             raise PhaseFieldError(f"phase-field parameter 'misfit_relaxation' must lie in [0, 1], "
                                   f"got {self.misfit_relaxation}")
@@ -225,6 +231,17 @@ class PhaseFieldParameters:
         electrolyte. Chen 2015's liquid (D_l = 3.2e-10, c0 = 1e3, sigma = 1 S/m) is consistent
         (1.2 S/m); with an SE conductivity of 0.2 S/m it is not (see the module docstring)."""
         return FARADAY * self.electrolyte_diffusivity * self.bulk_concentration / (self.thermal_voltage)
+
+    def conducting_xi(self) -> float:
+        """xi at which the Li share of the conductivity, h(xi)**n sigma_Li, equals sigma_SE: above
+        it the diffuse phase conducts electrons better than the SE conducts ions (1.3e-3 for
+        n = 1 with the defaults)."""
+        target = (self.electrolyte_conductivity / self.li_conductivity) ** (1 / self.conduction_exponent)
+        lo, hi = 0.0, 1.0
+        for _ in range(60):  # h is monotonic on [0, 1]
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if mid**3 * (6 * mid**2 - 15 * mid + 10) < target else (lo, mid)
+        return 0.5 * (lo + hi)
 
     def with_consistent_transport(self) -> PhaseFieldParameters:
         """A copy with D_l = sigma_SE RT/(F^2 c0), so that migration carries exactly the current of
@@ -298,9 +315,10 @@ def double_well_slope(xi):
     return 2 * xi * (1 - xi) * (1 - 2 * xi)
 
 
-def phase_property(xi, li_value, se_value, solid_fraction, pore_fraction):
-    """h P_Li + (1 - h) [rho + (1 - rho) delta] P_SE: Li, SE, or a nearly empty pore."""
-    h = interpolation(xi)
+def phase_property(xi, li_value, se_value, solid_fraction, pore_fraction, exponent=1):
+    """h P_Li + (1 - h) [rho + (1 - rho) delta] P_SE: Li, SE, or a nearly empty pore (h**exponent
+    in place of h, if given)."""
+    h = interpolation(xi) if exponent == 1 else interpolation(xi) ** exponent
     return h * li_value + (1 - h) * (solid_fraction + (1 - solid_fraction) * pore_fraction) * se_value
 
 
@@ -492,11 +510,11 @@ class PhaseFieldDendrite:
         F_c = ((c - c_n) / dt + k["sites"] * xi_rate) * r * jac * dx \
             + D * ufl.inner(grad(c) + c * grad(phi), grad(r)) * jac * dx
         # charge (current in units F C_s l0/t0)
-        sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore_transport"])
+        sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore_transport"], p.conduction_exponent)
         F_phi = sig * ufl.inner(grad(phi), grad(q)) * jac * dx + xi_rate * q * jac * dx
         # the part of the conduction term carried by the Li phase (electrons): see electronic_current
         self._electronic_residual = fem.form(
-            interpolation(xi) * k["sigma_li"] * ufl.inner(grad(phi), grad(q)) * jac * dx)
+            interpolation(xi) ** p.conduction_exponent * k["sigma_li"] * ufl.inner(grad(phi), grad(q)) * jac * dx)
         if sources.xi is not None:
             F_xi -= sources.xi * t0 * v * jac * dx
         if sources.concentration is not None:

@@ -54,6 +54,16 @@ def test_parameters_are_validated():
     q = p.with_consistent_transport()
     assert q.migration_conductivity == pytest.approx(q.electrolyte_conductivity, rel=1e-12)
     assert q.electrolyte_diffusivity == pytest.approx(5.33e-11, rel=1e-3)
+    for name, bad in (("pore_transport_fraction", 0.0), ("misfit_relaxation", 1.5), ("conduction_exponent", 0.5)):
+        with pytest.raises(PhaseFieldError, match=name):
+            PhaseFieldParameters(**{name: bad})
+    # the xi above which the diffuse phase conducts electrons better than the SE conducts ions
+    for n in (1.0, 8.0):
+        r = PhaseFieldParameters(conduction_exponent=n)
+        x = r.conducting_xi()
+        h = x**3 * (6 * x**2 - 15 * x + 10)
+        assert h**n * r.li_conductivity == pytest.approx(r.electrolyte_conductivity, rel=1e-9)
+    assert PhaseFieldParameters().conducting_xi() == pytest.approx(1.26e-3, rel=1e-2)
 
 
 def _equilibrium_errors(comm):
@@ -295,8 +305,8 @@ def _mms_sources(p: PhaseFieldParameters, x, t, Lm, rho, mechanics=True, xi_ref=
     other = rho + (1 - rho) * p.pore_fraction
     other_transport = rho + (1 - rho) * p.pore_transport_fraction
 
-    def mix(li, se, pore=other):
-        return h * li + (1 - h) * pore * se
+    def mix(li, se, pore=other, weight=h):
+        return weight * li + (1 - weight) * pore * se
 
     def lame(E, nu):
         return E * nu / ((1 + nu) * (1 - 2 * nu)), E / (2 * (1 + nu))
@@ -319,7 +329,7 @@ def _mms_sources(p: PhaseFieldParameters, x, t, Lm, rho, mechanics=True, xi_ref=
         + p.reaction_constant * hp * bv
     D = mix(p.li_diffusivity, p.electrolyte_diffusivity, other_transport)
     s_c = c_t - ufl.div(D * (ufl.grad(c_e) + c_e / vt * ufl.grad(phi_e))) + p.site_density / p.bulk_concentration * xi_t
-    sig = mix(p.li_conductivity, p.electrolyte_conductivity, other_transport)
+    sig = mix(p.li_conductivity, p.electrolyte_conductivity, other_transport, h**p.conduction_exponent)
     s_phi = -ufl.div(sig * ufl.grad(phi_e)) + FARADAY * p.site_density * xi_t
     body = -ufl.as_vector([sum(sigma[i, j].dx(j) for j in range(2)) for i in range(2)])
     return Sources(xi=s_xi, concentration=s_c, charge=s_phi, body_force=body if mechanics else None)
@@ -330,7 +340,7 @@ def _mms_errors(comm):
     Lm = 4 * UM
     p = PhaseFieldParameters(reaction_constant=0.5, li_conductivity=0.1, electrolyte_conductivity=0.05,
                              li_diffusivity=5e-12, electrolyte_diffusivity=1e-11, pore_fraction=0.1,
-                             pore_transport_fraction=0.3)
+                             pore_transport_fraction=0.3, conduction_exponent=2.0)
     errors = {k: [] for k in ("xi", "c", "phi", "u")}
     for n in (8, 16, 32):
         tm = build_strip(comm, Lm, Lm, n, n)
@@ -363,14 +373,14 @@ def _mms_errors(comm):
 @pytest.mark.parametrize("comm", [MPI.COMM_WORLD])
 def test_manufactured_solution_coupled(comm):
     """B9 on the full coupled system (xi, c~, phi, u with the elastic driving force, Butler-Volmer,
-    migration, deposition eigenstrain relative to a stress-free xi_ref, and a smooth pore field rho
-    with different pore fractions for stiffness and transport): sources from the SI equations,
-    exact values on the whole boundary, two backward-Euler steps (exact in time: the fields are
-    linear in t). Parameters are chosen so that every coupling term is of the order of the time
-    derivatives (with sigma_Li = 1e7 S/m the F C_s dxi/dt term would be 1e-8 of the conduction
-    term and go untested; strains of 1e-3 with a 5e-3 eigenstrain make the backward-Euler step
-    non-monotone in xi at dt = 0.05 s and Newton stalls). P1: L2 rate 2. Measured (n = 8, 16, 32):
-    xi 5.2e-3, 1.3e-3, 3.3e-4 (rates 1.98, 1.99); c~ 4.0e-2, 1.1e-2, 2.8e-3 (1.87, 1.96);
+    migration, deposition eigenstrain relative to a stress-free xi_ref, a conductivity with h**2,
+    and a smooth pore field rho with different pore fractions for stiffness and transport): sources
+    from the SI equations, exact values on the whole boundary, two backward-Euler steps (exact in
+    time: the fields are linear in t). Parameters are chosen so that every coupling term is of the
+    order of the time derivatives (with sigma_Li = 1e7 S/m the F C_s dxi/dt term would be 1e-8 of
+    the conduction term and go untested; strains of 1e-3 with a 5e-3 eigenstrain make the
+    backward-Euler step non-monotone in xi at dt = 0.05 s and Newton stalls). P1: L2 rate 2. Measured (n = 8,
+    16, 32): xi 5.2e-3, 1.3e-3, 3.3e-4 (rates 1.98, 1.99); c~ 4.0e-2, 1.1e-2, 2.8e-3 (1.87, 1.96);
     phi 1.4e-1, 3.8e-2, 1.0e-2 (1.82, 1.95); u 1.0e-2, 2.6e-3, 6.4e-4 (1.98, 2.00)."""
     errors = _mms_errors(comm)
     for key, errs in errors.items():
