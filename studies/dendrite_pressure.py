@@ -91,6 +91,8 @@ first pore, fills it, passes the small pore beside it and runs on to the counter
   the protrusions round off, one finger grows along the top face (the zero-flux face mirrors it)
   and shorts at 35.9 / 35.8 / 35.6 s; no Li in pores, no dead Li; peak Li pressure 26.2 / 29.2 /
   32.2 MPa.
+* n = 16 instead of 8 (0 and 10 MPa): no pinch-off at either; at 0 MPa the Li reaches the counter
+  face without a conducting path and Newton fails at 64 s; at 10 MPa short at 53.3 s.
 * Other explorations (0 and 10 MPa, 60 s, all with n = 1), none giving the experimental trend:
   - eps0 = 2e-3, r = 0, pore_transport_fraction = 1: the same fingers and pore filling, no dead
     Li, short at 39.7 / 37.3 s.
