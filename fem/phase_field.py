@@ -240,7 +240,7 @@ class PhaseFieldParameters:
         lo, hi = 0.0, 1.0
         for _ in range(60):  # h is monotonic on [0, 1]
             mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if mid**3 * (6 * mid**2 - 15 * mid + 10) < target else (lo, mid)
+            lo, hi = (mid, hi) if interpolation(mid) < target else (lo, mid)
         return 0.5 * (lo + hi)
 
     def with_consistent_transport(self) -> PhaseFieldParameters:
@@ -513,8 +513,8 @@ class PhaseFieldDendrite:
         sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore_transport"], p.conduction_exponent)
         F_phi = sig * ufl.inner(grad(phi), grad(q)) * jac * dx + xi_rate * q * jac * dx
         # the part of the conduction term carried by the Li phase (electrons): see electronic_current
-        self._electronic_residual = fem.form(
-            interpolation(xi) ** p.conduction_exponent * k["sigma_li"] * ufl.inner(grad(phi), grad(q)) * jac * dx)
+        sig_li = phase_property(xi, k["sigma_li"], 0.0, rho, k["pore_transport"], p.conduction_exponent)
+        self._electronic_residual = fem.form(sig_li * ufl.inner(grad(phi), grad(q)) * jac * dx)
         if sources.xi is not None:
             F_xi -= sources.xi * t0 * v * jac * dx
         if sources.concentration is not None:
