@@ -38,7 +38,27 @@ eta = (RT/F) ln c~: no reaction there. As in Chen 2015, eta uses the local phi, 
 interface is practically the metal potential (sigma_Li >> sigma_SE): the ohmic drop in the
 electrolyte does not reduce eta, and transport limits growth through c~ instead.
 
-Charge bookkeeping. Integrating the charge equation: the current entering through all
+Single-ion electrolyte (``electrolyte="single_ion"``; a sulfide SE conducts only Li+, at a fixed
+concentration, transference number 1). c~ = 1 everywhere and two potentials replace c~ and phi:
+the electron potential phi_e (field "electronic_potential") and the Li+ potential phi (field
+"potential"), both against the Li/Li+ reference at the counter electrode, with
+
+    d xi/dt = -L_sigma [...] - L_eta h'(xi) {exp[(1 - alpha) F eta/RT] - exp[-alpha F eta/RT]},
+    eta = phi_e - phi - E_eq,
+    div(sigma_e grad phi_e) = -F C_s d xi/dt,   sigma_e = h^n sigma_Li + (1 - h^n) [rho + (1 - rho) delta] sigma_e,SE
+    div(sigma_i grad phi)   =  F C_s d xi/dt,   sigma_i = h sigma_i,Li + (1 - h) [rho + (1 - rho) delta] sigma_SE
+
+(sigma_e,SE: the SE's measured electronic conductivity; sigma_i,Li = F^2 D_Li c0/RT only keeps phi
+defined inside the metal). The anode collector fixes phi_e = voltage (it blocks Li+); the counter
+electrode fixes phi = 0 and phi_e = 0 (it takes Li+ and electrons). eta now includes the ohmic
+drop in the SE: growth is limited by the Li+ current the SE can carry, there is no c~ to pile up,
+and a kinetic penalty (the elastic driving force) holds the front back until eta grows, which at a
+fixed cell voltage means less current. The current at the counter electrode splits into Li+ and
+electrons; the electron part (:meth:`PhaseFieldDendrite.electronic_current`) is the leakage: the
+SE's own electronic conduction (sigma_e,SE V/l, l the SE ahead of the metal's diffuse tail) until
+Li bridges the cell. The Newton solve uses a backtracking line search here (see below).
+
+Charge bookkeeping (Nernst-Planck electrolyte). Integrating the charge equation: the current entering through all
 boundaries equals F C_s d/dt int(xi) (the Li amount is C_s int xi). In this single-potential
 model the electrons for the reduction reach the interface through the metal from the anode
 collector, so the current INTO the domain at the counter electrode is the ionic current drawn
@@ -120,6 +140,9 @@ log = get_logger(__name__)
 LENGTH_SCALE = 1e-6  # l0 (m)
 TIME_SCALE = 1.0  # t0 (s)
 FIELDS = ("xi", "concentration", "potential", "displacement")
+# single-ion conductor: the second slot holds the electron potential instead of c~ (see the docstring)
+SINGLE_ION_FIELDS = ("xi", "electronic_potential", "potential", "displacement")
+ELECTROLYTES = ("nernst_planck", "single_ion")
 
 _LI, _SE = LIBRARY["li"], LIBRARY["li6ps5cl"]
 
@@ -146,6 +169,9 @@ class PhaseFieldParameters:
     bulk_concentration: float = 1.0e3  # c0 (mol/m^3), Chen 2015
     li_conductivity: float = 1.0e7  # sigma_Li (S/m), Chen 2015 (CRC: 1.1e7)
     electrolyte_conductivity: float = _SE.ionic_conductivity  # sigma_SE (S/m), Li6PS5Cl, ssbx materials (M3)
+    # electronic conductivity of the SE (S/m), Li6PS5Cl, ssbx materials (measured 3.2e-9 S/cm, DESIGN.md);
+    # used by the single-ion electrolyte only
+    electrolyte_electronic_conductivity: float = _SE.electronic_conductivity
     li_diffusivity: float = 7.5e-13  # D of Li+ in the electrode phase (m^2/s), Chen 2015
     electrolyte_diffusivity: float = 3.2e-10  # D_l (m^2/s), Chen 2015
     temperature: float = 298.15  # T (K)
@@ -175,7 +201,8 @@ class PhaseFieldParameters:
 
     def __post_init__(self):
         positive = ("barrier_height", "gradient_coefficient", "interface_mobility", "site_density",
-                    "bulk_concentration", "li_conductivity", "electrolyte_conductivity", "li_diffusivity",
+                    "bulk_concentration", "li_conductivity", "electrolyte_conductivity", "electrolyte_electronic_conductivity",
+                    "li_diffusivity",
                     "electrolyte_diffusivity", "temperature", "li_youngs_modulus", "se_youngs_modulus")
         for f in fields(self):
             v = getattr(self, f.name)
@@ -232,6 +259,13 @@ class PhaseFieldParameters:
         (1.2 S/m); with an SE conductivity of 0.2 S/m it is not (see the module docstring)."""
         return FARADAY * self.electrolyte_diffusivity * self.bulk_concentration / (self.thermal_voltage)
 
+    @property
+    def li_ionic_conductivity(self) -> float:
+        """F^2 D_Li c0/(RT) (S/m): the Li+ conductivity of the electrode phase in the single-ion
+        electrolyte, the one Chen 2015's Li-phase diffusivity implies (2.8e-3 S/m with the defaults;
+        it only keeps the ionic potential defined inside the metal)."""
+        return FARADAY * self.li_diffusivity * self.bulk_concentration / self.thermal_voltage
+
     def conducting_xi(self) -> float:
         """xi at which the Li share of the conductivity, h(xi)**n sigma_Li, equals sigma_SE: above
         it the diffuse phase conducts electrons better than the SE conducts ions (1.3e-3 for
@@ -266,7 +300,8 @@ class PhaseFieldParameters:
 @dataclass(frozen=True)
 class FixedField:
     """Dirichlet value of one field on facet groups, in SI: ``field`` is "xi", "concentration"
-    (c~, -), "potential" (V) or "displacement" (m; then ``component`` selects x/r, y/z, z).
+    (c~, -; Nernst-Planck electrolyte), "electronic_potential" (V; single-ion electrolyte),
+    "potential" (V) or "displacement" (m; then ``component`` selects x/r, y/z, z).
     ``value``: a number, a Constant or a UFL expression (of x and of :attr:`PhaseFieldDendrite.time`),
     re-evaluated before every solve."""
 
@@ -276,8 +311,9 @@ class FixedField:
     component: int | None = None
 
     def __post_init__(self):
-        if self.field not in FIELDS:
-            raise PhaseFieldError(f"FixedField.field must be one of {FIELDS}, got {self.field!r}")
+        names = FIELDS + SINGLE_ION_FIELDS[1:2]
+        if self.field not in names:
+            raise PhaseFieldError(f"FixedField.field must be one of {names}, got {self.field!r}")
         if (self.field == "displacement") != (self.component is not None):
             raise PhaseFieldError("FixedField.component is needed for (and only for) field 'displacement'")
 
@@ -286,12 +322,14 @@ class FixedField:
 class Sources:
     """Volumetric sources (SI) added to the equations, for manufactured solutions: ``xi`` (1/s,
     added to d xi/dt), ``concentration`` (1/s, added to d c~/dt), ``charge`` (A/m^3, on the
-    right of -div(sigma grad phi) + F C_s d xi/dt = s) and ``body_force`` (N/m^3). UFL expressions
-    of x and of :attr:`PhaseFieldDendrite.time`."""
+    right of -div(sigma grad phi) + F C_s d xi/dt = s), ``electronic_charge`` (A/m^3, single-ion
+    electrolyte: on the right of -div(sigma_e grad phi_e) - F C_s d xi/dt = s) and ``body_force``
+    (N/m^3). UFL expressions of x and of :attr:`PhaseFieldDendrite.time`."""
 
     xi: object = None
     concentration: object = None
     charge: object = None
+    electronic_charge: object = None
     body_force: object = None
 
 
@@ -366,6 +404,8 @@ def scaled_groups(p: PhaseFieldParameters) -> dict[str, float]:
         "d_se": p.electrolyte_diffusivity * t0 / l0**2,
         "sigma_li": p.li_conductivity * charge,
         "sigma_se": p.electrolyte_conductivity * charge,
+        "sigma_li_ion": p.li_ionic_conductivity * charge,  # single-ion electrolyte only
+        "sigma_se_electron": p.electrolyte_electronic_conductivity * charge,  # single-ion electrolyte only
         "pore": p.pore_fraction,
         "pore_transport": p.pore_transport_fraction,
         "lambda_li": lam_li, "mu_li": mu_li, "lambda_se": lam_se, "mu_se": mu_se,
@@ -410,7 +450,22 @@ class PhaseFieldDendrite:
                  pressures: Sequence[NormalPressure] = (), fixed: Sequence[FixedField] = (),
                  sources: Sources = Sources(), max_xi_change: float = 0.5, prefix: str = "phase_field_",
                  solver: str = "newton_direct", solver_overrides: dict | None = None,
-                 time: fem.Constant | None = None, quadrature_degree: int = 4):
+                 time: fem.Constant | None = None, quadrature_degree: int = 4, electrolyte: str = "nernst_planck"):
+        if electrolyte not in ELECTROLYTES:
+            raise PhaseFieldError(f"electrolyte must be one of {ELECTROLYTES}, got {electrolyte!r}")
+        self.electrolyte = electrolyte
+        self.single_ion = electrolyte == "single_ion"
+        self.fields = SINGLE_ION_FIELDS if self.single_ion else FIELDS
+        for b in fixed:
+            if b.field not in self.fields:
+                raise PhaseFieldError(f"FixedField.field {b.field!r} does not exist with electrolyte {electrolyte!r} "
+                                      f"(fields: {self.fields})")
+        if self.single_ion and (sources.concentration is not None or not (isinstance(initial_concentration, (int, float))
+                                                                           and initial_concentration == 1.0)):
+            raise PhaseFieldError("the single-ion electrolyte has no concentration field: "
+                                  "initial_concentration/Sources.concentration are for 'nernst_planck'")
+        if not self.single_ion and sources.electronic_charge is not None:
+            raise PhaseFieldError("Sources.electronic_charge needs electrolyte='single_ion'")
         tm.require(facets=[*anode, *counter, *(f for b in fixed for f in b.facets),
                            *(f for b in fixed_displacements for f in b.facets),
                            *(f for b in pressures for f in b.facets)])
@@ -418,13 +473,16 @@ class PhaseFieldDendrite:
             raise PhaseFieldError("fixed_displacements/pressures given but mechanics=False")
         if any(f.field == "displacement" for f in fixed) and not mechanics:
             raise PhaseFieldError("FixedField on 'displacement' needs mechanics=True")
-        if not (anode or counter or any(f.field == "potential" for f in fixed)):
+        if not (counter or any(f.field == "potential" for f in fixed) or (anode and not self.single_ion)):
             raise PhaseFieldError("the potential needs a fixed value somewhere: give anode, counter or a "
-                                  "FixedField('potential', ...)")
+                                  "FixedField('potential', ...) (single ion: counter or the FixedField)")
+        if self.single_ion and not (anode or counter or any(f.field == "electronic_potential" for f in fixed)):
+            raise PhaseFieldError("the electron potential needs a fixed value somewhere: give anode, counter or "
+                                  "a FixedField('electronic_potential', ...)")
         if not max_xi_change > 0:
             raise PhaseFieldError(f"max_xi_change must be positive, got {max_xi_change}")
         mismatch = params.migration_conductivity / params.electrolyte_conductivity
-        if not 0.5 < mismatch < 2:
+        if not self.single_ion and not 0.5 < mismatch < 2:
             log.warning("Nernst-Planck migration carries %.2g x the current of the SE conductivity "
                         "(%.3g vs %.3g S/m): Li+ will pile up at (or drain from) the interface; "
                         "PhaseFieldParameters.with_consistent_transport() makes them agree",
@@ -464,6 +522,7 @@ class PhaseFieldDendrite:
             V, maps = self.W.sub(i).collapse()
             self._spaces.append((V, np.asarray(maps[0] if isinstance(maps, list) else maps, dtype=np.int32)))
 
+        # c: c~ (Nernst-Planck) or the scaled electron potential psi_e (single ion)
         xi, c, phi = ufl.split(self.w)[:3]
         xi_n, c_n = ufl.split(self.w_old)[:2]
         tests = ufl.TestFunctions(self.W)
@@ -484,9 +543,12 @@ class PhaseFieldDendrite:
         self._groups = k
         dt = self.dt / t0
         xi_rate = (xi - xi_n) / dt
-        # Allen-Cahn with Butler-Volmer, eta^ = (phi - E_eq)/V_T = psi + (phi_ref - E_eq)/V_T
-        eta = phi + self._phi_ref * k["inverse_thermal_voltage"] - k["equilibrium"]
-        bracket = ufl.exp((1 - k["alpha"]) * eta) - c * ufl.exp(-k["alpha"] * eta)
+        if self.single_ion:  # eta^ = (phi_e - phi - E_eq)/V_T; both potentials carry the same shift
+            eta = c - phi - k["equilibrium"]
+            bracket = ufl.exp((1 - k["alpha"]) * eta) - ufl.exp(-k["alpha"] * eta)
+        else:  # Allen-Cahn with Butler-Volmer, eta^ = (phi - E_eq)/V_T = psi + (phi_ref - E_eq)/V_T
+            eta = phi + self._phi_ref * k["inverse_thermal_voltage"] - k["equilibrium"]
+            bracket = ufl.exp((1 - k["alpha"]) * eta) - c * ufl.exp(-k["alpha"] * eta)
         drive = double_well_slope(xi)
         self._stress = None
         if mechanics:
@@ -505,22 +567,35 @@ class PhaseFieldDendrite:
             drive = drive + f_el
         F_xi = (xi_rate + k["mobility"] * drive + k["reaction"] * interpolation_slope(xi) * bracket) * v * jac * dx \
             + k["mobility"] * k["gradient"] * ufl.inner(grad(xi), grad(v)) * jac * dx
-        # Nernst-Planck (flux in units c0 l0/t0) with the Li consumed by the deposit
-        D = phase_property(xi, k["d_li"], k["d_se"], rho, k["pore_transport"])
-        F_c = ((c - c_n) / dt + k["sites"] * xi_rate) * r * jac * dx \
-            + D * ufl.inner(grad(c) + c * grad(phi), grad(r)) * jac * dx
+        n_e = p.conduction_exponent
+        if self.single_ion:
+            # electrons (current in units F C_s l0/t0): conducted by the Li phase, released by the deposit
+            sig_e = phase_property(xi, k["sigma_li"], k["sigma_se_electron"], rho, k["pore_transport"], n_e)
+            F_c = sig_e * ufl.inner(grad(c), grad(r)) * jac * dx - xi_rate * r * jac * dx
+            # Li+ (fixed concentration, migration only), consumed by the deposit
+            sig = phase_property(xi, k["sigma_li_ion"], k["sigma_se"], rho, k["pore_transport"])
+            self._electronic_residual = None  # the electron current is the residual of its own equation
+        else:
+            # Nernst-Planck (flux in units c0 l0/t0) with the Li consumed by the deposit
+            D = phase_property(xi, k["d_li"], k["d_se"], rho, k["pore_transport"])
+            F_c = ((c - c_n) / dt + k["sites"] * xi_rate) * r * jac * dx \
+                + D * ufl.inner(grad(c) + c * grad(phi), grad(r)) * jac * dx
+            # one potential: Li+ in the electrolyte, electrons in the Li phase
+            sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore_transport"], n_e)
+            # the part of the conduction term carried by the Li phase (electrons): see electronic_current
+            sig_li = phase_property(xi, k["sigma_li"], 0.0, rho, k["pore_transport"], n_e)
+            self._electronic_residual = fem.form(sig_li * ufl.inner(grad(phi), grad(q)) * jac * dx)
         # charge (current in units F C_s l0/t0)
-        sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore_transport"], p.conduction_exponent)
         F_phi = sig * ufl.inner(grad(phi), grad(q)) * jac * dx + xi_rate * q * jac * dx
-        # the part of the conduction term carried by the Li phase (electrons): see electronic_current
-        sig_li = phase_property(xi, k["sigma_li"], 0.0, rho, k["pore_transport"], p.conduction_exponent)
-        self._electronic_residual = fem.form(sig_li * ufl.inner(grad(phi), grad(q)) * jac * dx)
+        charge_scale = t0 / (FARADAY * p.site_density)
         if sources.xi is not None:
             F_xi -= sources.xi * t0 * v * jac * dx
         if sources.concentration is not None:
             F_c -= sources.concentration * t0 * r * jac * dx
+        if sources.electronic_charge is not None:
+            F_c -= sources.electronic_charge * charge_scale * r * jac * dx
         if sources.charge is not None:
-            F_phi -= sources.charge * t0 / (FARADAY * p.site_density) * q * jac * dx
+            F_phi -= sources.charge * charge_scale * q * jac * dx
         F = F_xi + F_c + F_phi
         if mechanics:
             F += ufl.inner(sigma, kinematics.strain(l0 * vu, tm.kind, msh)) * jac * dx
@@ -533,9 +608,15 @@ class PhaseFieldDendrite:
         self._residual = fem.form(F)
 
         # Dirichlet conditions: SI values, scaled and re-interpolated before every solve
-        specs = [FixedField("potential", self.anode, self.voltage)] if self.anode else []
-        if self.counter:
-            specs += [FixedField("potential", self.counter, 0.0), FixedField("concentration", self.counter, 1.0)]
+        if self.single_ion:  # electrons from the collector; the counter electrode takes both Li+ and electrons
+            specs = [FixedField("electronic_potential", self.anode, self.voltage)] if self.anode else []
+            if self.counter:
+                specs += [FixedField("potential", self.counter, 0.0),
+                          FixedField("electronic_potential", self.counter, 0.0)]
+        else:
+            specs = [FixedField("potential", self.anode, self.voltage)] if self.anode else []
+            if self.counter:
+                specs += [FixedField("potential", self.counter, 0.0), FixedField("concentration", self.counter, 1.0)]
         specs += list(fixed)
         specs += [FixedField("displacement", b.facets, b.value, b.component) for b in fixed_displacements]
         self.bcs, self._bc_updates = [], []
@@ -548,7 +629,7 @@ class PhaseFieldDendrite:
             dofs = fem.locate_dofs_topological((sub, Vs), fdim, facets)
             self.bcs.append(fem.dirichletbc(g, dofs, sub))
             value = s.value
-            if s.field == "potential":
+            if s.field in ("potential", "electronic_potential"):
                 value = ufl.as_ufl(value) - self._phi_ref
             if isinstance(value, (int, float)):
                 g.x.array[:] = value / scale
@@ -558,7 +639,8 @@ class PhaseFieldDendrite:
 
         # initial state
         self._set_initial(0, initial_xi)
-        self._set_initial(1, initial_concentration)
+        # single ion: psi_e = 0, the anode voltage everywhere (a Newton guess, like phi)
+        self._set_initial(1, 0.0 if self.single_ion else initial_concentration)
         if initial_potential is not None:  # only a Newton guess: no time derivative acts on phi
             self._set_initial(2, (ufl.as_ufl(initial_potential) - self._phi_ref) / vt)
         self._update_bcs()
@@ -570,9 +652,13 @@ class PhaseFieldDendrite:
         # Converged on a relative decrease, an absolute floor of the O(1)-scaled residual, or a
         # vanishing step. Full Newton steps: the residual norm often rises in the first iteration
         # (the Butler-Volmer exponentials) before quadratic convergence, and a backtracking search
-        # then crawls; a failed step is cut by the time stepping instead.
+        # then crawls; a failed step is cut by the time stepping instead. The single-ion system
+        # needs backtracking: where one carrier barely conducts (the Li+ potential inside the metal,
+        # the electron potential in the interface tail) the linearised Butler-Volmer term sets eta,
+        # and a full first step overshoots it by ~100 V_T.
         self._opts = solver_options(solver, {"snes_rtol": 1e-10, "snes_atol": 1e-11, "snes_stol": 1e-14,
-                                             "snes_max_it": 25, "snes_linesearch_type": "basic",
+                                             "snes_max_it": 25,
+                                             "snes_linesearch_type": "bt" if self.single_ion else "basic",
                                              **(solver_overrides or {})})
         self._prefix = prefix
         self.problem = self._new_problem()
@@ -597,6 +683,8 @@ class PhaseFieldDendrite:
             return self.W.sub(0), 1.0
         if s.field == "concentration":
             return self.W.sub(1), 1.0
+        if s.field == "electronic_potential":
+            return self.W.sub(1), self._vt
         if s.field == "potential":
             return self.W.sub(2), self._vt
         gdim = self.tm.mesh.geometry.dim
@@ -619,7 +707,7 @@ class PhaseFieldDendrite:
     def _set_initial(self, index: int, value) -> None:
         V, dofs = self._spaces[index]
         f = fem.Function(V)
-        self._interpolate(f, value, f"initial value of field {FIELDS[index]!r}")
+        self._interpolate(f, value, f"initial value of field {self.fields[index]!r}")
         self.w.x.array[dofs] = f.x.array
 
     def _update_bcs(self) -> None:
@@ -776,27 +864,33 @@ class PhaseFieldDendrite:
         src = self.w if which == "new" else self.w_old
         return V, src.x.array[dofs]
 
+    def _index(self, name: str) -> int:
+        if name not in self.fields:
+            raise PhaseFieldError(f"no field {name!r} with electrolyte {self.electrolyte!r} (fields: {self.fields})")
+        return self.fields.index(name)
+
     def field(self, name: str) -> fem.Function:
-        """A P1 Function of the current state in SI: "xi", "concentration" (c~), "potential" (V),
-        "displacement" (m). The same object is refreshed on every call."""
-        index = FIELDS.index(name)
+        """A P1 Function of the current state in SI: "xi", "concentration" (c~) or
+        "electronic_potential" (V), "potential" (V), "displacement" (m). The same object is
+        refreshed on every call."""
+        index = self._index(name)
         if index == 3 and not self.mechanics:
             raise PhaseFieldError("no displacement: the problem was built with mechanics=False")
         V, vals = self._collapsed(index)
         f = self._nodal.get(name)
         if f is None:
             f = self._nodal[name] = fem.Function(V, name=name)
-        if index == 2:
+        if index == 2 or (index == 1 and self.single_ion):
             f.x.array[:] = vals * self._vt + float(self._phi_ref.value)
         else:
             f.x.array[:] = vals * (LENGTH_SCALE if index == 3 else 1.0)
         return f
 
     def output_functions(self) -> list[fem.Function]:
-        """P1 fields in SI (xi, concentration, potential[, displacement]) and, with mechanics, the
+        """P1 fields in SI (xi, concentration or electronic_potential, potential[, displacement]) and, with mechanics, the
         DG0 hydrostatic pressure (Pa), refreshed from the current state: hand them to a VTXWriter
         once and call this again before every write."""
-        out = [self.field(name) for name in FIELDS[: 4 if self.mechanics else 3]]
+        out = [self.field(name) for name in self.fields[: 4 if self.mechanics else 3]]
         if self.mechanics:
             if "pressure" not in self._nodal:
                 self._nodal["pressure"] = fem.Function(self._dg0, name="pressure")
@@ -808,8 +902,7 @@ class PhaseFieldDendrite:
 
     def max_change(self, name: str = "xi") -> float:
         """max |new - accepted| of a field over the mesh (internal units), the same on all ranks."""
-        index = FIELDS.index(name)
-        dofs = self._spaces[index][1]
+        dofs = self._spaces[self._index(name)][1]
         local = float(np.max(np.abs(self.w.x.array[dofs] - self.w_old.x.array[dofs]), initial=0.0))
         return self.tm.comm.allreduce(local, op=MPI.MAX)
 
@@ -837,7 +930,8 @@ class PhaseFieldDendrite:
         return self._li_h()
 
     def ion_amount(self) -> float:
-        """c0 int c~ dV (mol; plane mol/m): Li+ in the electrolyte."""
+        """c0 int c~ dV (mol; plane mol/m): Li+ in the electrolyte (Nernst-Planck only)."""
+        self._index("concentration")
         return self.params.bulk_concentration * self._ions()
 
     def plating_current(self) -> float:
@@ -846,8 +940,11 @@ class PhaseFieldDendrite:
 
     def current(self, facets: Sequence[str]) -> float:
         """Conventional current (A; plane A/m) INTO the domain through facet groups with a fixed
-        potential, from the assembled charge residual (exact for the discrete solution)."""
+        potential, from the assembled charge residual (exact for the discrete solution); single
+        ion: Li+ and electrons together."""
         r = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(2), facets)
+        if self.single_ion:
+            r += residual_on_facets(self.tm, self._residual, self.W, self.W.sub(1), facets)
         return r * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE
 
     def leakage_current(self) -> float:
@@ -861,12 +958,18 @@ class PhaseFieldDendrite:
         """The part of :meth:`current` through ``facets`` that the Li phase carries (the h(xi)
         sigma_Li share of the conductivity; A, plane A/m): electrons. ~0 while only the SE touches
         the facets, the whole current once Li bridges to them (the diffuse tail conducts first:
-        xi ~ 1e-3 already matches the SE conductivity)."""
-        r = residual_on_facets(self.tm, self._electronic_residual, self.W, self.W.sub(2), facets)
+        xi ~ 1e-3 already matches the SE conductivity). Single ion: the current of the electron
+        equation (through the Li phase and the SE's own electronic conductivity)."""
+        if self.single_ion:
+            r = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(1), facets)
+        else:
+            r = residual_on_facets(self.tm, self._electronic_residual, self.W, self.W.sub(2), facets)
         return r * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE
 
     def ion_supply(self, facets: Sequence[str]) -> float:
-        """Li+ entering through facet groups with a fixed concentration (mol/s; plane mol/(m s))."""
+        """Li+ entering through facet groups with a fixed concentration (mol/s; plane mol/(m s));
+        Nernst-Planck only."""
+        self._index("concentration")
         r = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(1), facets)
         return r * self.params.bulk_concentration * self._volume_scale / TIME_SCALE
 

@@ -172,6 +172,9 @@ class Config:
                                 doc="top face: u_y = 0 like the bottom (a slice of a wide cell) or traction-free")
     interface_width: float = quantity(1.5e-6, "length",
                                       doc="delta = sqrt(2 kappa/W); Chen 2015: 0.75 um (kappa scaled, W kept)")
+    electrolyte: str = choice("single_ion", ("single_ion", "nernst_planck"),
+                              doc="Li+ transport: single-ion conductor with separate electron/ion potentials, "
+                                  "or Chen 2015's Nernst-Planck with one potential")
     consistent_transport: bool = True  # D_l = sigma_SE RT/(F^2 c0) instead of DESIGN's 3.2e-10 m^2/s
     deposition_strain: float = quantity(2e-2, "dimensionless", "nonnegative", doc="eps0 (assumed)")
     misfit_relaxation: float = quantity(0.95, "dimensionless", "nonnegative",
@@ -287,7 +290,8 @@ def build_cell(cfg: Config, comm: MPI.Comm, prefix: str = "dendrite_pressure_") 
         tm, params, anode=("li_left",), counter=("se_right",), voltage=cfg.voltage,
         initial_xi=xi0, initial_potential=phi0, solid_fraction=rho, mechanics=True, stress_free_xi=xi0,
         fixed_displacements=[FixedComponent(("li_left",), 0), FixedComponent(lateral, 1)],
-        pressures=[NormalPressure(("se_right",), pressure)], max_xi_change=cfg.max_xi_change, prefix=prefix)
+        pressures=[NormalPressure(("se_right",), pressure)], max_xi_change=cfg.max_xi_change, prefix=prefix,
+        electrolyte=cfg.electrolyte)
     return Cell(tm, pf, rho, pressure)
 
 

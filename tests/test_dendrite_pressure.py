@@ -92,9 +92,9 @@ def test_forced_short_is_detected(tmp_path_factory):
     free, _, _ = dp.simulate(tiny(t_end="0.1 s", snapshot_times=["0.1 s"]), MPI.COMM_WORLD, prefix="dp_free_")
     assert res["leakage_max_A_m2"] > 100 * free["leakage_max_A_m2"]
     # the counter current of the bridged cell is electronic (carried by the Li phase); the free
-    # cell's is ionic (the diffuse Li tail is ~10 interface widths away: h(xi) ~ 1e-20)
+    # cell's is ionic but for the SE's own electronic conduction (3.2e-7 S/m against 0.2 S/m for Li+)
     assert res["electronic_fraction_final"] > 0.99
-    assert free["electronic_fraction_max"] < 1e-6 and free["short_time_s"] is None
+    assert free["electronic_fraction_max"] < 1e-4 and free["short_time_s"] is None
 
 
 def test_same_answer_on_one_and_two_ranks():
