@@ -2,7 +2,8 @@
 
 A 20 um x 10 um Li | SE cell (plane strain): a 4 um Li layer with a semicircular bump (radius
 2 um), -0.1 V across, 5 MPa on the SE face, mechanics on; 10 backward-Euler steps of 0.05 s at
-three mesh sizes (h = 0.5, 0.25, 0.125 um against an interface width delta = 0.75 um).
+three mesh sizes (h = 0.5, 0.25, 0.125 um against an interface width delta = 0.75 um), for the
+Nernst-Planck electrolyte (xi, c~, phi, u) and the single-ion one (xi, phi_e, phi, u; backtracking).
 Baseline: a plain DOLFINx P1 Poisson solve with the same number of unknowns on a unit square,
 same direct solver, same run. Also timed: one residual and one Jacobian assembly of the
 phase-field forms at the final state. Run ``python benchmarks/phase_field.py`` or under
@@ -26,7 +27,7 @@ UM = 1e-6
 STEPS, DT = 10, 0.05
 
 
-def dendrite(comm, n):
+def dendrite(comm, n, electrolyte="nernst_planck"):
     t0 = time.perf_counter()
     tm = build_strip(comm, 20 * UM, 10 * UM, n, n // 2)
     p = PhaseFieldParameters()
@@ -39,7 +40,8 @@ def dendrite(comm, n):
     pf = PhaseFieldDendrite(tm, p, anode=("strip_left",), counter=("strip_right",), voltage=-0.1, initial_xi=xi0,
                             mechanics=True, fixed_displacements=[FixedComponent(("strip_left",), 0),
                                                                  FixedComponent(("strip_bottom",), 1)],
-                            pressures=[NormalPressure(("strip_right",), pressure)], prefix=f"bench_pf_{n}_")
+                            pressures=[NormalPressure(("strip_right",), pressure)], prefix=f"bench_pf_{n}_",
+                            electrolyte=electrolyte)
     t1 = time.perf_counter()
     for _ in range(STEPS):
         pf.step(DT)
@@ -64,10 +66,11 @@ def main():
     comm = MPI.COMM_WORLD
     rows = []
     dendrite(comm, 40), plain_poisson(comm, 100, "bench_plain_pf")  # warm-up: JIT compilation is not what we measure
-    for n in (40, 80, 160):
-        dofs, its, ksp, ta, ts, tr, tj = dendrite(comm, n)
+    for electrolyte, n in ((e, n) for e in ("nernst_planck", "single_ion") for n in (40, 80, 160)):
+        dofs, its, ksp, ta, ts, tr, tj = dendrite(comm, n, electrolyte)
         d0, t0 = plain_poisson(comm, dofs, "bench_plain_pf")
-        row = {"problem": "phase_field", "ranks": comm.size, "cells_across": n, "dofs": dofs, "steps": STEPS,
+        row = {"problem": "phase_field", "electrolyte": electrolyte, "ranks": comm.size, "cells_across": n,
+               "dofs": dofs, "steps": STEPS,
                "newton_its_per_step": its / STEPS, "krylov_its_per_newton": ksp / max(its, 1),
                "setup_s": ta, "solve_s": ts, "time_per_step_s": ts / STEPS, "dofs_per_s": dofs * STEPS / ts,
                "residual_assembly_s": tr, "jacobian_assembly_s": tj,

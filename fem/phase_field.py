@@ -97,8 +97,9 @@ C_s/c0 = 76 also lets c~ go negative where xi grows faster than diffusion resupp
 interface (in pores, where D is tiny, c~ reached -6 in that run); the cathodic term then changes
 sign and limits itself. Resolve the interface with h <= delta/3.
 
-Numerics. One monolithic P1 mixed space (xi, c~, psi[, u^]) and backward Euler; Newton (SNES
-newtonls, full steps) over MUMPS through ``dolfinx.fem.petsc.NonlinearProblem``; volume
+Numerics. One monolithic P1 mixed space (xi, c~, psi[, u^]), single ion (xi, psi_e, psi[, u^]) with
+psi_e = (phi_e - V_anode)/V_T, and backward Euler; Newton (SNES newtonls, full steps; single ion:
+backtracking) over MUMPS through ``dolfinx.fem.petsc.NonlinearProblem``; volume
 integrals with a fixed quadrature degree (4; UFL would estimate 15). Adaptive steps through
 :func:`ssbx.fem.timestepping.run_adaptive` (:meth:`PhaseFieldDendrite.run`); a step also fails
 when xi changes by more than ``max_xi_change`` anywhere (the front may not jump). Boundary
@@ -201,9 +202,9 @@ class PhaseFieldParameters:
 
     def __post_init__(self):
         positive = ("barrier_height", "gradient_coefficient", "interface_mobility", "site_density",
-                    "bulk_concentration", "li_conductivity", "electrolyte_conductivity", "electrolyte_electronic_conductivity",
-                    "li_diffusivity",
-                    "electrolyte_diffusivity", "temperature", "li_youngs_modulus", "se_youngs_modulus")
+                    "bulk_concentration", "li_conductivity", "electrolyte_conductivity",
+                    "electrolyte_electronic_conductivity", "li_diffusivity", "electrolyte_diffusivity",
+                    "temperature", "li_youngs_modulus", "se_youngs_modulus")
         for f in fields(self):
             v = getattr(self, f.name)
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
@@ -460,8 +461,8 @@ class PhaseFieldDendrite:
             if b.field not in self.fields:
                 raise PhaseFieldError(f"FixedField.field {b.field!r} does not exist with electrolyte {electrolyte!r} "
                                       f"(fields: {self.fields})")
-        if self.single_ion and (sources.concentration is not None or not (isinstance(initial_concentration, (int, float))
-                                                                           and initial_concentration == 1.0)):
+        uniform = isinstance(initial_concentration, (int, float)) and initial_concentration == 1.0
+        if self.single_ion and (sources.concentration is not None or not uniform):
             raise PhaseFieldError("the single-ion electrolyte has no concentration field: "
                                   "initial_concentration/Sources.concentration are for 'nernst_planck'")
         if not self.single_ion and sources.electronic_charge is not None:
@@ -887,8 +888,8 @@ class PhaseFieldDendrite:
         return f
 
     def output_functions(self) -> list[fem.Function]:
-        """P1 fields in SI (xi, concentration or electronic_potential, potential[, displacement]) and, with mechanics, the
-        DG0 hydrostatic pressure (Pa), refreshed from the current state: hand them to a VTXWriter
+        """P1 fields in SI (xi, concentration or electronic_potential, potential[, displacement]) and,
+        with mechanics, the DG0 hydrostatic pressure (Pa), refreshed from the current state: hand them to a VTXWriter
         once and call this again before every write."""
         out = [self.field(name) for name in self.fields[: 4 if self.mechanics else 3]]
         if self.mechanics:
@@ -986,6 +987,7 @@ class PhaseFieldDendrite:
         return li_connectivity(self.tm, li, anode, counter, self._cell_volumes)
 
 
-__all__ = ["FIELDS", "LENGTH_SCALE", "TIME_SCALE", "FixedField", "PhaseFieldDendrite", "PhaseFieldDivergedError",
+__all__ = ["ELECTROLYTES", "FIELDS", "LENGTH_SCALE", "SINGLE_ION_FIELDS", "TIME_SCALE", "FixedField",
+           "PhaseFieldDendrite", "PhaseFieldDivergedError",
            "PhaseFieldError", "PhaseFieldParameters", "Sources", "double_well_slope", "elastic_terms",
            "interpolation", "interpolation_slope", "lame", "phase_property", "scaled_groups"]

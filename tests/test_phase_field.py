@@ -231,6 +231,20 @@ def _front_speed(r):
     return (r["li"][-1] - r["li"][half]) / (r["t"][-1] - r["t"][half])
 
 
+def _ohmic_front_overpotential(p: PhaseFieldParameters, voltage: float, gap: float) -> float:
+    """eta at which the Butler-Volmer current of a flat front, F C_s v(eta), equals the Li+ current
+    sigma_SE (eta - V)/gap across the SE ahead of it (bisection: the difference falls from > 0 at
+    eta = V to < 0 at eta = 0)."""
+    def excess(eta):
+        return FARADAY * p.site_density * p.planar_front_speed(eta) - p.electrolyte_conductivity * (eta - voltage) / gap
+
+    lo, hi = voltage, 0.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 @pytest.mark.parametrize("comm", [MPI.COMM_WORLD])
 def test_single_ion_front_balances_butler_volmer_and_ohmic_drop(comm):
     """Single-ion electrolyte, Li | SE | counter on a 16 um strip at -0.2 and -0.35 V: the front
@@ -259,15 +273,7 @@ def test_single_ion_front_balances_butler_volmer_and_ohmic_drop(comm):
             assert ionic == pytest.approx(row["plating_current"], rel=1e-8)
         front = integrate(tm, x[0] * g2) / integrate(tm, g2)
         f_cs = FARADAY * p.site_density
-
-        def mismatch(eta):
-            return f_cs * p.planar_front_speed(eta) - p.electrolyte_conductivity * (eta - voltage) / (L - front)
-
-        lo, hi = voltage, 0.0  # bisection: the mismatch rises from < 0 at eta = V to > 0 at eta = 0
-        for _ in range(80):
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if mismatch(mid) > 0 else (lo, mid)
-        eta = 0.5 * (lo + hi)
+        eta = _ohmic_front_overpotential(p, voltage, L - front)
         plating = row["plating_current"] / w
         electrons = row["electronic_current"] / w
         assert plating == pytest.approx(f_cs * p.planar_front_speed(eta), rel=1e-2)
@@ -451,7 +457,8 @@ def _mms_errors(comm, electrolyte="nernst_planck"):
                  FixedField("displacement", sides, u_e[1], 1)]
         pf = PhaseFieldDendrite(tm, p, initial_xi=xi_e, initial_concentration=1.0 if single_ion else c_e,
                                 initial_potential=phi_e, solid_fraction=rho, mechanics=True, stress_free_xi=xi_ref,
-                                fixed=fixed, sources=_mms_sources(p, x, t, Lm, rho, xi_ref=xi_ref, single_ion=single_ion),
+                                fixed=fixed,
+                                sources=_mms_sources(p, x, t, Lm, rho, xi_ref=xi_ref, single_ion=single_ion),
                                 time=t, prefix=f"pf_mms{n}_", electrolyte=electrolyte)
         for _ in range(2):
             pf.step(0.05)
