@@ -10,8 +10,10 @@ top). Li plates and grows into the SE; where it grows, and whether it bridges th
 pressure changes.
 
 Model: :class:`ssbx.fem.phase_field.PhaseFieldDendrite` (Chen 2015 family, see its docstring):
-Allen-Cahn with Butler-Volmer for the Li order parameter xi, Nernst-Planck for Li+, charge
-conservation for one potential, plane-strain elasticity with a deposition eigenstrain eps0 h(xi) I.
+Allen-Cahn with Butler-Volmer for the Li order parameter xi, the single-ion electrolyte (a Li+
+potential in the SE and an electron potential in the Li, eta = phi_e - phi; Chen's Nernst-Planck
+with one potential is ``electrolyte = "nernst_planck"``), plane-strain elasticity with a
+deposition eigenstrain eps0 h(xi) I.
 Pores are static (rho = 0 in the ``pore`` cells): they keep ``pore_fraction`` of the SE stiffness
 and ``pore_transport_fraction`` of its Li+ transport, and Li may grow into them. Both Li and SE are
 elastic at this scale (DESIGN.md), with part of the deposition misfit relaxed (below).
@@ -19,7 +21,7 @@ elastic at this scale (DESIGN.md), with part of the deposition misfit relaxed (b
 Outputs per case (one pressure): ``history.csv`` (t, leakage (electronic) current at the counter
 electrode, plating current, Li volume, attached/dead Li volume, dead clusters, shorted, hydrostatic
 pressure in the Li that grew into the SE: volume mean and peak, Li in pores), ``fields.bp``/
-``fields.pvd`` (xi, c~, phi, u, hydrostatic pressure, volumetric strain, pore marker) at
+``fields.pvd`` (xi, phi_e (or c~), phi, u, hydrostatic pressure, volumetric strain, pore marker) at
 ``snapshot_times``, ``snapshots.npz`` (cell-midpoint fields for the figures),
 ``dendrite_pressure.png`` (morphology, pressure, volumetric strain at the snapshot times; leakage
 current vs time) and results: short time (None: no short), dead-Li volume, peak/mean pressure in Li.
@@ -29,90 +31,41 @@ finds the complete cases below that folder and draws morphology panels per press
 current vs time and the pressure in the dendrites (``comparison.png`` + ``comparison.csv``).
 
 Choices made here (all config fields; "assumed" = no literature value):
-* Transport: D_l = sigma_SE RT/(F^2 c0) = 5.3e-11 m^2/s (``consistent_transport = true``, the
-  default). DESIGN's D_l = 3.2e-10 m^2/s with sigma_SE = 0.2 S/m makes migration carry 6x the
-  conduction current, Li+ piles up at the interface and the porous cell runs away within ~1 s (see
-  the phase_field docstring); ``consistent_transport = false`` switches back.
-* Deposition eigenstrain eps0 = 0.02 with ``misfit_relaxation`` r = 0.95 (both assumed),
-  carried only by Li deposited after t = 0 (the initial anode and protrusions are the stress-free
-  reference; before 2026-11-21 the initial Li carried it too and started with ~10-28 MPa of
-  spurious stress). eps0 sets the work of deposition against the local stress, 3 eps0 p (6e5 J/m^3
-  at 10 MPa: in the Allen-Cahn equation L_sigma 3 eps0 p is about the Butler-Volmer term, so the
-  applied pressure is felt); r leaves (1 - r) eps0 = 1e-3 of misfit to stress the solids (Li
-  creep relaxes the rest), a self-stress of ~10 MPa. Without r, eps0 = 1e-2 already gives 60-350
-  MPa of self-stress that dissolves the protrusions and smears the front (tried: not usable);
-  eps0 = 2e-3, r = 0 was the default until 2026-11-21 (results below).
-* Pores keep ``pore_fraction`` = 1e-3 of the SE stiffness (assumed "near zero": mechanically a
-  void) but ``pore_transport_fraction`` = 1 of its Li+ transport (assumed; departs from DESIGN's
-  "near-zero transport"): Li that reaches a pore spreads over its walls fed by Li+ from the SE
-  around it, which a diffuse-interface model can only represent by letting Li+ reach the pore
-  region. With near-zero pore transport Li never enters a pore (no Li+ there), so "dendrites fill
-  pores" cannot happen at all (the 2e-3 runs below).
-* Electronic conductivity h(xi)^n sigma_Li with ``conduction_exponent`` n = 8 (assumed; Chen 2015:
-  n = 1). With n = 1 a diffuse region at xi ~ 1e-3 already conducts electrons as well as the SE
-  conducts ions, so a neck that has pinched off (xi < 1/2) still carries electrons like a metal and
-  "dead" Li stays wired to the anode; with n = 8 the diffuse phase conducts electrons only above
-  xi = 0.26 (:meth:`PhaseFieldParameters.conducting_xi`).
+* Electrolyte: single ion (``electrolyte = "single_ion"``, the default since 2026-11-21). Li6PS5Cl
+  conducts Li+ only, at a fixed concentration: the Li+ potential phi and the electron potential
+  phi_e are separate fields, eta = phi_e - phi includes the ohmic drop in the SE, and the SE's
+  measured electronic conductivity (3.2e-7 S/m) carries the leakage current until Li bridges the
+  cell. With Chen's Nernst-Planck electrolyte (one potential, c~) growth is limited by the Li+
+  supply, so a kinetic penalty such as the elastic driving force is absorbed by Li+ piling up at
+  the front (c~ rises until Butler-Volmer overcomes it) and pressure never slows growth (results
+  below). In the single-ion model the penalty can only be paid with overpotential, which at a
+  fixed cell voltage means less current.
+* Deposition eigenstrain eps0 = 4e-3 with ``misfit_relaxation`` r = 0.95 (both assumed), carried
+  only by Li deposited after t = 0 (the initial anode and protrusions are the stress-free
+  reference). eps0 sets the work of deposition against the local stress, 3 eps0 p = 1.2e5 J/m^3 at
+  10 MPa: in the Allen-Cahn equation L_sigma 3 eps0 p = 0.3 1/s against the Butler-Volmer term
+  L_eta B = 0.09 1/s at the start (eta ~ -0.2 V; at most 1.6 1/s at -0.35 V), so 5-10 MPa hold
+  growth back. r leaves (1 - r) eps0 = 2e-4 of misfit to stress the solids (Li creep relaxes the
+  rest): a self-stress of ~2 MPa, below the applied pressures (without r the self-stress of new
+  Li holds growth back at 0 MPa as much as the load does).
+* Pores keep ``pore_fraction`` = 1e-3 of the SE stiffness and ``pore_transport_fraction`` = 1e-3
+  of its Li+ (and electronic) conduction: "near zero" (DESIGN.md; the value is assumed). Li may
+  grow into a pore, fed along its walls by the SE around it.
+* Electronic conductivity h(xi) sigma_Li + (1 - h) sigma_e,SE (``conduction_exponent`` n = 1, Chen
+  2015). With two potentials, n >= 4 leaves the lower half of the diffuse interface without
+  electrons and the first Newton step already fails (n = 4, 8 tried; n = 2 runs).
 * Short detection: (a) a cluster of Li cells (xi > ``li_threshold``) touching anode and counter
   facets (:func:`ssbx.fem.connectivity.li_connectivity`), or (b) an electronic short: the Li phase
   carries more than ``short_electronic_fraction`` of the counter-electrode current
   (:meth:`PhaseFieldDendrite.electronic_current`) AND a cluster of electron-conducting cells
   (xi > conducting_xi) joins anode and counter (a dead island touching the counter electrode
-  carries its current electronically but shorts nothing). (b) comes before (a). Until 2026-11-21
-  (b) was "counter current > 10 x plating current", which fires falsely when the elastic driving
-  force holds plating back: the single potential then passes ionic current into the metal without
-  plating.
+  carries its current electronically but shorts nothing). (b) comes before (a).
 * Scaled-down default: a 60 x 40 um cell (Li 8 um + SE 52 um), interface width 1.5 um (2x the
-  Chen value: kappa x 4), mesh 0.4 um near pores and 0.8 um elsewhere, 120 s; the full
-  1000 x 500 um, 500 s case at the native interface width is ``configs/dendrite_pressure_full.toml``
+  Chen value: kappa x 4), mesh 0.4 um near pores and 0.8 um elsewhere, 500 s (DESIGN.md); the full
+  1000 x 500 um case at the native interface width is ``configs/dendrite_pressure_full.toml``
   (cluster; not run).
 
-What the model gives (default config, 1 rank each, 33.8k dofs, ~4 min per case; measured
-2026-11-21). Li+ supply limits growth (consistent transport: ~1.6e3 A/m^2 at the start, rising as
-the gap closes). The four protrusions grow into fingers; the second one from the top reaches the
-first pore, fills it, passes the small pore beside it and runs on to the counter electrode.
-* 0 / 5 / 10 MPa: the finger stays attached at 0 MPa (1.9 um^2 of dead Li only in the last step);
-  under pressure the neck behind the filled pore pinches off into dead Li (xi > 1/2 no longer
-  joins it to the anode) at 42.4 / 35.0 s (5 / 10 MPa; up to 3 / 2 dead clusters, 226 / 230 um^2 at
-  most). Electronic short (conducting path and Li carrying > 1/2 of the counter current) at 53.8 /
-  46.6 / 42.9 s, after the pinched neck has reconnected through conducting (xi > 0.26) cells; the
-  counter current then rises by 31x / 20x / 9x per step, to 6.1e7 / 3.4e7 / 6.6e6 A/m^2 three
-  steps later. Li in pores at the end 82 / 85 / 84 um^2.
-* Hydrostatic pressure in the grown Li rises with the applied pressure: peak 13.0 / 18.5 /
-  28.2 MPa, mean at the end 7.0 / 10.7 / 14.2 MPa (SE mean 0.9 / 5.0 / 9.1 MPa).
-* So pressure does act: pinch-off into dead Li only under pressure, sooner with more, and a
-  smaller jump of the counter current at the short. But it does not suppress growth: the pores
-  are stress-free under load, so the work term 3 eps0 p makes the loaded SE costlier to grow into
-  than the pores, and Li reaches the pore and shorts sooner with more pressure.
-* n = 1 (Chen's conductivity), otherwise the default: pinch-off at all pressures (34.7 / 26.9 /
-  22.5 s), short at 37.9 / 32.5 / 30.2 s through the pinched neck, whose xi < 1/2 still conducts
-  like a metal; peak Li pressure 12.9 / 16.7 / 20.8 MPa.
-* Earlier default (eps0 = 2e-3, r = 0, pore_transport_fraction = 1e-3, n = 1; same mesh and times):
-  the protrusions round off, one finger grows along the top face (the zero-flux face mirrors it)
-  and shorts at 35.9 / 35.8 / 35.6 s; no Li in pores, no dead Li; peak Li pressure 26.2 / 29.2 /
-  32.2 MPa.
-* n = 16 instead of 8 (0 and 10 MPa): no pinch-off at either; at 0 MPa the Li reaches the counter
-  face without a conducting path and Newton fails at 64 s; at 10 MPa short at 53.3 s.
-* Other explorations (0 and 10 MPa, 60 s, all with n = 1), none giving the experimental trend:
-  - eps0 = 2e-3, r = 0, pore_transport_fraction = 1: the same fingers and pore filling, no dead
-    Li, short at 39.7 / 37.3 s.
-  - The default with pore_transport_fraction = 0.1: the top-face finger again, no Li in pores;
-    short at 32.6 / 34.7 s (pressure delays it here), dead Li only at 0 MPa (46 um^2).
-  - eps0 = 0.02, E_Li = 0.1 GPa (creep-relaxed Li), r = 0, pore_transport_fraction = 1: planar
-    front, both stop (Newton) at ~40 s when Li enters the first pore; the diffuse interface puts
-    SE stiffness under the eigenstrain (self-stress 200-330 MPa).
-  - pore_transport_fraction = 1e-3 with eps0 = 0.02, r = 0.95: short at 32.5 / 34.1 s, the top-face
-    finger; with eps0 = 0.05, r = 0.98 and protrusions 8 um from the faces: 34.8 / 39.0 s, plating
-    held back ~0.5 s at 10 MPa, then resuming as Li+ piles up; a xi ~ 0.3 film.
-  - Running on after the short (0 and 10 MPa, n = 1): Newton fails ~1 s later at both (1e7 A/m^2
-    through the Li), so a fluctuating post-short current cannot be followed.
-Not reproduced: pressure suppressing growth, growth along pore walls at 5 MPa rather than into the
-pores, and a fluctuating, non-jumping (soft-short) leakage at 10 MPa (it jumps less, but jumps).
-Why, in this model: growth is limited by the Li+ supply, so a kinetic penalty on the
-loaded SE is absorbed by Li+ piling up at the front, and it steers Li into the stress-free pores
-rather than stopping it; thermodynamically 10 MPa shifts the Li potential by only
-Omega p/F = 1.35 mV against -0.35 V; and the pinched-off Li is joined to the anode again through
-conducting (0.26 < xi < 1/2) cells before the run can show a current that rises and falls.
+RESULTS_PLACEHOLDER
 """
 
 from __future__ import annotations
@@ -176,23 +129,23 @@ class Config:
                               doc="Li+ transport: single-ion conductor with separate electron/ion potentials, "
                                   "or Chen 2015's Nernst-Planck with one potential")
     consistent_transport: bool = True  # D_l = sigma_SE RT/(F^2 c0) instead of DESIGN's 3.2e-10 m^2/s
-    deposition_strain: float = quantity(2e-2, "dimensionless", "nonnegative", doc="eps0 (assumed)")
+    deposition_strain: float = quantity(4e-3, "dimensionless", "nonnegative", doc="eps0 (assumed)")
     misfit_relaxation: float = quantity(0.95, "dimensionless", "nonnegative",
                                         doc="fraction of eps0 relaxed by Li creep (no self-stress; assumed)")
     interface_mobility: float = quantity(2.5e-6, "dimensionless", doc="L_sigma (m^3/(J s)), Chen 2015")
     pore_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
                                     doc="pore stiffness as a fraction of the SE (assumed)")
-    pore_transport_fraction: float = quantity(1.0, "dimensionless", "unit_interval",
+    pore_transport_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
                                               doc="pore Li+ conductivity/diffusivity as a fraction of the SE (assumed)")
-    conduction_exponent: float = quantity(8.0, "dimensionless", doc="sigma uses h(xi)**n (assumed; 1: Chen 2015)")
+    conduction_exponent: float = quantity(1.0, "dimensionless", doc="sigma_e uses h(xi)**n (1: Chen 2015)")
     li_youngs_modulus: float = quantity(PhaseFieldParameters.li_youngs_modulus, "pressure",
                                         doc="Li Young's modulus (default: the elastic value, Masias 2019)")
     # time
-    t_end: float = quantity(120.0, "time")
+    t_end: float = quantity(500.0, "time", doc="DESIGN.md: 500 s")
     dt0: float = quantity(0.05, "time")
     dt_max: float = quantity(2.0, "time")
     max_xi_change: float = 0.5
-    snapshot_times: tuple = quantities((10.0, 20.0, 30.0, 60.0), "time", doc="field output and figure panels")
+    snapshot_times: tuple = quantities((100.0, 200.0, 300.0, 400.0), "time", doc="field output and figure panels")
     steps_after_short: int = 3  # keep going this many steps after a short is detected, then stop
     # electronic short: the Li phase (electrons) carries more than this fraction of the counter current
     short_electronic_fraction: float = quantity(0.5, "dimensionless", "unit_interval")
@@ -505,7 +458,9 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
         "electronic_fraction_final": last["electronic_fraction"],
         "electronic_fraction_max": max(r["electronic_fraction"] for r in rows),
         "plating_final_A_m2": float(plate[-1]),
-        "transport": "consistent D_l = sigma RT/(F^2 c0)" if cfg.consistent_transport else "DESIGN D_l = 3.2e-10",
+        "transport": "single ion (Li+ and electron potentials)" if cfg.electrolyte == "single_ion" else
+        "Nernst-Planck, " + ("consistent D_l = sigma RT/(F^2 c0)" if cfg.consistent_transport else
+                             "DESIGN D_l = 3.2e-10"),
         "deposition_strain_assumed": cfg.deposition_strain,
     }
 
@@ -649,20 +604,29 @@ def compare(root: Path, out: Path | None = None) -> Path:
         raise FileNotFoundError(f"no complete dendrite_pressure case below {root}")
     out = Path(out) if out else Path(root) / "comparison.png"
     n = len(cases)
-    fig = plt.figure(figsize=(4.0 * max(n, 2), 8.5), layout="constrained")
-    cols = max(n, 2)
-    gs = fig.add_gridspec(2, 2 * cols)
-    for j, c in enumerate(cases):
-        ax = fig.add_subplot(gs[0, 2 * j:2 * j + 2])
-        t_last = max(c["snaps"])
-        _field_panel(ax, c["snaps"][t_last], "xi", "Blues", r"$\xi$", 0, 1)
-        r = c["results"]
-        short = r.get("short_time_s")
-        ax.set_title(f"{c['pressure'] / 1e6:g} MPa, t = {t_last:.3g} s (red: pores)\n"
-                     + (f"short at {short:.3g} s" if short is not None else "no short")
-                     + f", dead Li {r.get('dead_li_volume_um2', 0):.3g} um$^2$", fontsize=8)
-    ax = fig.add_subplot(gs[1, :cols])
-    ax2 = fig.add_subplot(gs[1, cols:])
+    # morphology at the latest snapshot time every case reached (snapshots land on the first step past
+    # the requested time: within 5 %), so growth compares at one time; then at each case's end
+    def near(t, u):
+        return abs(t - u) <= 0.05 * max(t, u)
+
+    common = [t for t in cases[0]["snaps"] if t > 0 and all(any(near(t, u) for u in c["snaps"]) for c in cases)]
+    shared = max((t for t in common if t < min(max(c["snaps"]) for c in cases)), default=None)
+    fig = plt.figure(figsize=(4.0 * max(n, 3), 12.5 if shared is not None else 8.5), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=(2 if shared is not None else 1, 1))
+    rows_of_panels = ([shared] if shared is not None else []) + [None]
+    axes = top.subplots(len(rows_of_panels), n, squeeze=False)
+    for i, when in enumerate(rows_of_panels):
+        for j, c in enumerate(cases):
+            ax = axes[i, j]
+            t_snap = max(c["snaps"]) if when is None else min(c["snaps"], key=lambda u: abs(u - when))
+            _field_panel(ax, c["snaps"][t_snap], "xi", "Blues", r"$\xi$", 0, 1)
+            r = c["results"]
+            short = r.get("short_time_s")
+            ax.set_title(f"{c['pressure'] / 1e6:g} MPa, t = {t_snap:.3g} s (red: pores)"
+                         + ("" if when is not None else "\n" + (f"short at {short:.3g} s" if short is not None
+                                                                else "no short")
+                            + f", dead Li {r.get('dead_li_volume_um2', 0):.3g} um$^2$"), fontsize=8)
+    ax, ax3, ax2 = bottom.subplots(1, 3)
     rows_out = []
     for c in cases:
         label = f"{c['pressure'] / 1e6:g} MPa"
@@ -673,9 +637,14 @@ def compare(root: Path, out: Path | None = None) -> Path:
         st = c["results"].get("short_time_s")
         if st is not None:
             ax.axvline(st, color=line.get_color(), ls=":", lw=0.8)
+        ax3.plot(t, [r["li_grown_volume"] * 1e12 for r in rows], color=line.get_color(), label=label)
         ax2.plot(t, [r["pressure_li_peak"] / 1e6 for r in rows], color=line.get_color(), label=f"{label} peak")
         ax2.plot(t, [r["pressure_li_mean"] / 1e6 for r in rows], "--", color=line.get_color(), label=f"{label} mean")
         rows_out.append({"external_pressure_MPa": c["pressure"] / 1e6, **c["results"], "folder": str(c["folder"])})
+    ax3.set_xlabel("t (s)")
+    ax3.set_ylabel(r"Li grown into the SE ($\mu$m$^2$ per unit depth)")
+    ax3.legend(fontsize=8)
+    ax3.set_title("growth", fontsize=9)
     _floor(ax, [r["leakage_current_density"] for c in cases for r in c["rows"][1:]])
     ax.set_xlabel("t (s)")
     ax.set_ylabel("current density at the counter electrode (A/m$^2$)")
