@@ -16,6 +16,7 @@ import time
 from mpi4py import MPI
 
 import numpy as np
+import ufl
 from _report import plain_poisson, print_row, save_rows
 from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import assemble_matrix, assemble_vector
@@ -37,11 +38,14 @@ def dendrite(comm, n, electrolyte="nernst_planck"):
         return 0.5 * (1 - np.tanh(level / p.interface_width))
 
     pressure = fem.Constant(tm.mesh, default_scalar_type(5e6))
+    x = ufl.SpatialCoordinate(tm.mesh)
+    # first Newton guess: the anode voltage in the Li, linear across the SE to 0 at the counter
+    phi0 = ufl.max_value(-0.1 * (20 * UM - x[0]) / (16 * UM), -0.1)
     pf = PhaseFieldDendrite(tm, p, anode=("strip_left",), counter=("strip_right",), voltage=-0.1, initial_xi=xi0,
                             mechanics=True, fixed_displacements=[FixedComponent(("strip_left",), 0),
                                                                  FixedComponent(("strip_bottom",), 1)],
                             pressures=[NormalPressure(("strip_right",), pressure)], prefix=f"bench_pf_{n}_",
-                            electrolyte=electrolyte)
+                            electrolyte=electrolyte, initial_potential=phi0)
     t1 = time.perf_counter()
     for _ in range(STEPS):
         pf.step(DT)

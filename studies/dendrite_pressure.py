@@ -65,7 +65,61 @@ Choices made here (all config fields; "assumed" = no literature value):
   1000 x 500 um case at the native interface width is ``configs/dendrite_pressure_full.toml``
   (cluster; not run).
 
-RESULTS_PLACEHOLDER
+What the model gives (default config, 1 rank each, 33.8k dofs, 5-7 min per case; measured
+2026-11-21). The SE's ionic resistance limits growth (~500 A/m^2 at 0 MPa at first, -0.35 V over
+~50 um of SE). The protrusions merge into one front within the first minute (the interface energy outweighs
+the weak focusing of an ohmic current on them): this model grows a wavy front, not branched
+fingers. Pores hardly conduct, so the front wraps around them and follows the SE between them.
+* 0 / 5 / 10 MPa: plating current at 100 s 507 / 337 / 262 A/m^2; Li grown into the SE by 370 s
+  1319 / 788 / 622 um^2 (front 54 / 34 / 28 um from the anode collector). Pressure holds growth
+  back, more with more pressure.
+* Hard short at 0 MPa only, at 371 s. The front has wrapped around the large pore and reaches the
+  counter electrode near the top face. The electronic part of the counter current rises from the
+  SE's own conduction (0.03 A/m^2 at 362 s) to 2.4e5 A/m^2 at 372 s, seven decades in 10 s, and
+  is then 99 % of the counter current. No short by 500 s at 5 or 10 MPa (fronts at 51 / 36 um of
+  60).
+* Under load the front bends toward the pores: the SE around a stress-free pore carries less
+  pressure, so deposition there does less work (figure, 300 s). The Li then enters the pores (Li
+  in pores at the end 155 / 135 / 62 um^2).
+* Hydrostatic pressure in the grown Li rises with the applied pressure: peak 2.7 / 15.5 / 31.5 MPa,
+  mean at the end 1.5 / 5.4 / 9.1 MPa (SE 0.1 / 4.1 / 8.6 MPa). The peaks sit where Li fills a
+  pore, and they fluctuate as it does.
+* No dead Li at any pressure, and no fluctuating leakage at 10 MPa: nothing shorts there within 500 s.
+
+Nernst-Planck electrolyte (the default until 2026-11-21): ``electrolyte = "nernst_planck"``,
+``deposition_strain = 0.02``, ``pore_transport_fraction = 1``, ``conduction_exponent = 8``,
+``t_end = 120 s``. Li+ supply limits growth, the four protrusions grow into fingers, and one of them
+fills the first pore and runs on to the counter electrode.
+* 0 / 5 / 10 MPa: pinch-off into dead Li only under pressure (42.4 / 35.0 s at 5 / 10 MPa, up to
+  226 / 230 um^2). Electronic short at 53.8 / 46.6 / 42.9 s, with a jump of 31x / 20x / 9x per step.
+  Peak Li pressure 13.0 / 18.5 / 28.2 MPa. Pressure does not slow growth: the stress-free pores
+  draw the Li, and it shorts sooner with more pressure.
+* Variants (0 and 10 MPa, none slowing growth with pressure):
+  - n = 1: pinch-off at all pressures, short at 37.9 / 30.2 s through the still metallic neck;
+  - n = 16: no pinch-off; at 0 MPa Newton fails at 64 s;
+  - eps0 = 2e-3 with r = 0 (the default before that): one finger along the top face, short at
+    ~36 s at every pressure;
+  - 10 % pore transport: the top-face finger again;
+  - E_Li = 0.1 GPa: a planar front, the solve fails at ~40 s;
+  - eps0 = 0.05 with r = 0.98: plating is held back for ~0.5 s, then resumes as Li+ piles up.
+* Running on after the short fails in Newton about 1 s later.
+
+Single-ion variants (0 and 10 MPa, 120 s unless stated):
+* Pores conducting like the SE (``pore_transport_fraction = 1``, 400 s): short at 264 s at 0 MPa,
+  front at 44 um at 10 MPa by 400 s; the front passes through the pores instead of wrapping them.
+* eps0 = 0.02 (with r = 0.95): growth almost stops at both pressures. The self-stress of new Li
+  (~10 MPa) costs as much as the load.
+* L_sigma / 10 with eps0 = 0.04, and L_sigma / 100 with eps0 = 1/3 (the full volume of new Li working
+  against p): meant to weaken the interface energy so that fingers form. The first still gives a
+  planar front. In the second the reaction outruns the interface relaxation (L_sigma W = 0.11 1/s)
+  and xi smears into a diffuse cloud.
+* n = 4 or 8 fails at the first step; n = 2 runs.
+
+Not reproduced: branched dendrites (the single-ion front is wavy; Chen's fingers come from the
+Nernst-Planck transport, which does not let pressure act); growth along pore walls at 5 MPa
+distinct from 10 MPa (both bend the front toward the pores); pinched-off dead Li and a
+fluctuating, non-jumping (soft-short) leakage at 10 MPa. Within 500 s the loaded cells do not
+short at all.
 """
 
 from __future__ import annotations
@@ -237,8 +291,8 @@ def build_cell(cfg: Config, comm: MPI.Comm, prefix: str = "dendrite_pressure_") 
     length = cfg.li_thickness + cfg.se_thickness
     lateral = ("li_bottom", "se_bottom") + (("li_top", "se_top") if cfg.lateral_faces == "roller" else ())
     # a first Newton guess only: the anode voltage in the Li, linear across the SE
-    phi0 = ufl.max_value(cfg.voltage * (length - x[0]) / cfg.se_thickness, cfg.voltage) if cfg.voltage < 0 else \
-        ufl.min_value(cfg.voltage * (length - x[0]) / cfg.se_thickness, cfg.voltage)
+    clip = ufl.max_value if cfg.voltage < 0 else ufl.min_value
+    phi0 = clip(cfg.voltage * (length - x[0]) / cfg.se_thickness, cfg.voltage)
     pf = PhaseFieldDendrite(
         tm, params, anode=("li_left",), counter=("se_right",), voltage=cfg.voltage,
         initial_xi=xi0, initial_potential=phi0, solid_fraction=rho, mechanics=True, stress_free_xi=xi0,
