@@ -429,8 +429,8 @@ class PhaseFieldDendrite:
     UFL expressions (Functions included); ``initial_potential`` (V, a number or UFL expression;
     default: the anode voltage) is only the first Newton guess (single ion: give one, e.g. the anode
     voltage in the Li and linear across the SE to 0 at the counter electrode; from the anode voltage
-    everywhere, or from 0 everywhere, the first Newton step stalls in one cell or the other). ``solid_fraction`` rho: None
-    (all solid), a number, a UFL expression or a Function (e.g. DG0 from
+    everywhere, or from 0 everywhere, the first Newton step stalls in one cell or the other).
+    ``solid_fraction`` rho: None (all solid), a number, a UFL expression or a Function (e.g. DG0 from
     :func:`ssbx.fem.elasticity.cellwise` with 0 in the "pore" cells). ``mechanics``: solve for u
     (then ``fixed_displacements`` and ``pressures`` apply); ``stress_free_xi``: xi of the
     stress-free state (number, callable or UFL expression, frozen at construction), e.g. the
