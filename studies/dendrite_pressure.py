@@ -67,9 +67,9 @@ Choices made here (all config fields; "assumed" = no literature value):
 
 What the model gives (default config, 1 rank each, 33.8k dofs, 5-7 min per case; measured
 2026-11-21). The SE's ionic resistance limits growth (~500 A/m^2 at 0 MPa at first, -0.35 V over
-~50 um of SE). The protrusions merge into one front within the first minute (the interface energy outweighs
-the weak focusing of an ohmic current on them): this model grows a wavy front, not branched
-fingers. Pores hardly conduct, so the front wraps around them and follows the SE between them.
+~50 um of SE). The protrusions merge into one front within the first minute (the interface
+energy outweighs the weak focusing of an ohmic current on them): this model grows a wavy front,
+not branched fingers. Pores hardly conduct, so the front wraps around them and follows the SE between them.
 * 0 / 5 / 10 MPa: plating current at 100 s 507 / 337 / 262 A/m^2; Li grown into the SE by 370 s
   1319 / 788 / 622 um^2 (front 54 / 34 / 28 um from the anode collector). Pressure holds growth
   back, more with more pressure.
@@ -88,8 +88,10 @@ fingers. Pores hardly conduct, so the front wraps around them and follows the SE
 
 Nernst-Planck electrolyte (the default until 2026-11-21): ``electrolyte = "nernst_planck"``,
 ``deposition_strain = 0.02``, ``pore_transport_fraction = 1``, ``conduction_exponent = 8``,
-``t_end = 120 s``. Li+ supply limits growth, the four protrusions grow into fingers, and one of them
-fills the first pore and runs on to the counter electrode.
+``t_end = 120 s``, with D_l = sigma_SE RT/(F^2 c0) = 5.3e-11 m^2/s (``consistent_transport``;
+DESIGN's 3.2e-10 m^2/s makes migration carry 6x the conduction current and the porous cell runs
+away within ~1 s). Li+ supply limits growth, the four protrusions grow into fingers, and one of
+them fills the first pore and runs on to the counter electrode.
 * 0 / 5 / 10 MPa: pinch-off into dead Li only under pressure (42.4 / 35.0 s at 5 / 10 MPa, up to
   226 / 230 um^2). Electronic short at 53.8 / 46.6 / 42.9 s, with a jump of 31x / 20x / 9x per step.
   Peak Li pressure 13.0 / 18.5 / 28.2 MPa. Pressure does not slow growth: the stress-free pores
