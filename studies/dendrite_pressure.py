@@ -117,6 +117,8 @@ Single-ion variants (0 and 10 MPa, 120 s unless stated):
   planar front. In the second the reaction outruns the interface relaxation (L_sigma W = 0.11 1/s)
   and xi smears into a diffuse cloud.
 * n = 4 or 8 fails at the first step; n = 2 runs.
+* Chen's interface width 0.75 um (mesh 0.25 um, 0 MPa, 100 s): the protrusions merge into a planar
+  front by 25 s as well; the interface energy still wins at this protrusion size (R = 3 um).
 
 Not reproduced: branched dendrites (the single-ion front is wavy; Chen's fingers come from the
 Nernst-Planck transport, which does not let pressure act); growth along pore walls at 5 MPa
