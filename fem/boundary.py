@@ -67,12 +67,14 @@ def integrate(tm: TaggedMesh, expr, cells: Sequence[str] = (), facets: Sequence[
 
 def residual_on_facets(tm: TaggedMesh, residual: fem.Form, space, subspace, facets: Sequence[str]) -> float:
     """The assembled ``residual`` (a compiled form on ``space``) tested with the function that is
-    1 on the dofs of ``subspace`` on the facet groups and 0 elsewhere, summed over ranks. At a
-    converged solution this is the flux or traction through those facets, exact for the discrete
-    solution (unlike an integral of a gradient or of a discontinuous stress on the boundary)."""
+    1 on the dofs of ``subspace`` (or of each subspace in a sequence: their sum, from one
+    assembly) on the facet groups and 0 elsewhere, summed over ranks. At a converged solution this
+    is the flux or traction through those facets, exact for the discrete solution (unlike an
+    integral of a gradient or of a discontinuous stress on the boundary)."""
     z = fem.Function(space)
     ents = np.unique(np.concatenate([tm.facets(f) for f in facets]))
-    z.x.array[fem.locate_dofs_topological(subspace, tm.mesh.topology.dim - 1, ents)] = 1.0
+    for sub in subspace if isinstance(subspace, (list, tuple)) else (subspace,):
+        z.x.array[fem.locate_dofs_topological(sub, tm.mesh.topology.dim - 1, ents)] = 1.0
     b = fem.assemble_vector(residual)
     b.scatter_reverse(la.InsertMode.add)
     n = space.dofmap.index_map.size_local * space.dofmap.index_map_bs

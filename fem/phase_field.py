@@ -258,14 +258,18 @@ class PhaseFieldParameters:
         """F^2 D_l c0/(RT) (S/m): the Li+ conductivity the Nernst-Planck equation implies in the
         electrolyte. Chen 2015's liquid (D_l = 3.2e-10, c0 = 1e3, sigma = 1 S/m) is consistent
         (1.2 S/m); with an SE conductivity of 0.2 S/m it is not (see the module docstring)."""
-        return FARADAY * self.electrolyte_diffusivity * self.bulk_concentration / (self.thermal_voltage)
+        return self._migration(self.electrolyte_diffusivity)
+
+    def _migration(self, diffusivity: float) -> float:
+        """F^2 D c0/(RT) (S/m): the conductivity of Li+ at c0 moving with diffusivity D."""
+        return FARADAY * diffusivity * self.bulk_concentration / self.thermal_voltage
 
     @property
     def li_ionic_conductivity(self) -> float:
         """F^2 D_Li c0/(RT) (S/m): the Li+ conductivity of the electrode phase in the single-ion
         electrolyte, the one Chen 2015's Li-phase diffusivity implies (2.8e-3 S/m with the defaults;
         it only keeps the ionic potential defined inside the metal)."""
-        return FARADAY * self.li_diffusivity * self.bulk_concentration / self.thermal_voltage
+        return self._migration(self.li_diffusivity)
 
     def conducting_xi(self) -> float:
         """xi at which the Li share of the conductivity, h(xi)**n sigma_Li, equals sigma_SE: above
@@ -672,7 +676,7 @@ class PhaseFieldDendrite:
         self._counter_charge = 0.0
         self._li = {"new": compiled_integral(tm, xi), "old": compiled_integral(tm, xi_n)}
         self._li_h = compiled_integral(tm, interpolation(xi))
-        self._ions = compiled_integral(tm, c)
+        self._ions = None if self.single_ion else compiled_integral(tm, c)  # c is psi_e with a single ion
         self._dg0 = fem.functionspace(msh, ("DG", 0))
         self._xi_cell = fem.Function(self._dg0)
         self._xi_cell_expr = fem.Expression(xi, self._dg0.element.interpolation_points)
@@ -945,9 +949,8 @@ class PhaseFieldDendrite:
         """Conventional current (A; plane A/m) INTO the domain through facet groups with a fixed
         potential, from the assembled charge residual (exact for the discrete solution); single
         ion: Li+ and electrons together."""
-        r = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(2), facets)
-        if self.single_ion:
-            r += residual_on_facets(self.tm, self._residual, self.W, self.W.sub(1), facets)
+        carriers = (self.W.sub(1), self.W.sub(2)) if self.single_ion else self.W.sub(2)
+        r = residual_on_facets(self.tm, self._residual, self.W, carriers, facets)
         return r * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE
 
     def leakage_current(self) -> float:

@@ -679,12 +679,13 @@ def compare(root: Path, out: Path | None = None) -> Path:
             ax = axes[i, j]
             t_snap = max(c["snaps"]) if when is None else min(c["snaps"], key=lambda u: abs(u - when))
             _field_panel(ax, c["snaps"][t_snap], "xi", "Blues", r"$\xi$", 0, 1)
-            r = c["results"]
-            short = r.get("short_time_s")
-            ax.set_title(f"{c['pressure'] / 1e6:g} MPa, t = {t_snap:.3g} s (red: pores)"
-                         + ("" if when is not None else "\n" + (f"short at {short:.3g} s" if short is not None
-                                                                else "no short")
-                            + f", dead Li {r.get('dead_li_volume_um2', 0):.3g} um$^2$"), fontsize=8)
+            title = f"{c['pressure'] / 1e6:g} MPa, t = {t_snap:.3g} s (red: pores)"
+            if when is None:  # the end state: how the case ended
+                r = c["results"]
+                short = r.get("short_time_s")
+                title += ("\nno short" if short is None else f"\nshort at {short:.3g} s") \
+                    + f", dead Li {r.get('dead_li_volume_um2', 0):.3g} um$^2$"
+            ax.set_title(title, fontsize=8)
     ax, ax3, ax2 = bottom.subplots(1, 3)
     rows_out = []
     for c in cases:
