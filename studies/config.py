@@ -25,6 +25,7 @@ _BOUNDS = {
     "nonnegative": (lambda v: v >= 0, "must be >= 0"),
     "fraction": (lambda v: 0 < v < 1, "must lie in (0, 1)"),
     "unit_interval": (lambda v: 0 < v <= 1, "must lie in (0, 1]"),
+    "closed_unit_interval": (lambda v: 0 <= v <= 1, "must lie in [0, 1]"),
     None: (lambda v: True, ""),
 }
 

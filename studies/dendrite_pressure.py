@@ -192,11 +192,14 @@ class Config:
     misfit_relaxation: float = quantity(0.95, "dimensionless", "nonnegative",
                                         doc="fraction of eps0 relaxed by Li creep (no self-stress; assumed)")
     interface_mobility: float = quantity(2.5e-6, "dimensionless", doc="L_sigma (m^3/(J s)), Chen 2015")
+    reaction_constant: float = quantity(1.81e-3, "dimensionless", doc="L_eta (1/s), Chen 2015")
     pore_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
                                     doc="pore stiffness as a fraction of the SE (assumed)")
     pore_transport_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
                                               doc="pore Li+ conductivity/diffusivity as a fraction of the SE (assumed)")
     conduction_exponent: float = quantity(1.0, "dimensionless", doc="sigma_e uses h(xi)**n (1: Chen 2015)")
+    curvature_fraction: float = quantity(1.0, "dimensionless", "closed_unit_interval",
+                                         doc="share of the Allen-Cahn curvature flow kept (1: Chen 2015)")
     li_youngs_modulus: float = quantity(PhaseFieldParameters.li_youngs_modulus, "pressure",
                                         doc="Li Young's modulus (default: the elastic value, Masias 2019)")
     # time
@@ -238,7 +241,9 @@ class Config:
                                 pore_fraction=self.pore_fraction, interface_mobility=self.interface_mobility,
                                 pore_transport_fraction=self.pore_transport_fraction,
                                 li_youngs_modulus=self.li_youngs_modulus, misfit_relaxation=self.misfit_relaxation,
-                                conduction_exponent=self.conduction_exponent)
+                                conduction_exponent=self.conduction_exponent,
+                                curvature_fraction=self.curvature_fraction,
+                                reaction_constant=self.reaction_constant)
         return p.with_consistent_transport() if self.consistent_transport else p
 
     def porous(self) -> PorousSE:
