@@ -21,6 +21,12 @@ r (``misfit_relaxation``, 0 by default) is the part of the misfit that Li creep 
 stresses nothing, but the deposit still works against the local stress with the full eps0 (for
 r > 0 the last term is then not the derivative of f_el).
 
+f (``curvature_fraction``, 1 by default = Chen 2015) is the share of the mean-curvature flow that
+the kappa lap(xi) term drives: lap(xi) = d^2 xi/dn^2 + |grad xi| div(n), n = grad xi/|grad xi|, and
+(1 - f) L_sigma kappa |grad xi| div(n) is added back (:func:`curvature_term`). A flat interface is
+unchanged (profile, energy, front speed); a Li disc loses area at 2 pi f L_sigma kappa instead of
+2 pi L_sigma kappa.
+
 Every transport/elastic property P is interpolated as P = h P_Li + (1 - h) [rho + (1 - rho) delta]
 P_SE: the non-Li phase is SE where rho = 1 and an almost empty pore (fraction delta of the SE value,
 assumed: ``pore_fraction`` for the stiffness, ``pore_transport_fraction`` for conductivity and
@@ -305,12 +311,19 @@ class PhaseFieldParameters:
         a, vt = self.transfer_coefficient, self.thermal_voltage
         return np.exp((1 - a) * np.asarray(eta) / vt) - c * np.exp(-a * np.asarray(eta) / vt)
 
+    @property
+    def exchange_current_density(self) -> float:
+        """i0 = F C_s L_eta kappa/gamma = 3 F C_s L_eta delta (A/m^2): the current density of a flat
+        front per unit Butler-Volmer bracket (:meth:`planar_front_speed` times F C_s). 30 A/m^2
+        (3 mA/cm^2) with the defaults; it grows with the interface width delta."""
+        return FARADAY * self.site_density * self.reaction_constant * self.gradient_coefficient / self.surface_energy
+
     def planar_front_speed(self, eta: float, c: float = 1.0) -> float:
         """Speed (m/s, positive = Li grows) of a flat front with uniform eta and c~ when the profile
         stays at its equilibrium shape: v = -L_eta B kappa/gamma (from integrating the Allen-Cahn
         equation times d xi/dx across a travelling wave: v int xi'^2 dx = -L_eta B, and
         int xi'^2 dx = gamma/kappa for the tanh profile; exact for any h with h(1) - h(0) = 1)."""
-        return -self.reaction_constant * self.reaction_rate(eta, c) * self.gradient_coefficient / self.surface_energy
+        return -self.exchange_current_density * self.reaction_rate(eta, c) / (FARADAY * self.site_density)
 
 
 @dataclass(frozen=True)

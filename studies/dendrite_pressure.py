@@ -120,11 +120,37 @@ Single-ion variants (0 and 10 MPa, 120 s unless stated):
 * Chen's interface width 0.75 um (mesh 0.25 um, 0 MPa, 100 s): the protrusions merge into a planar
   front by 25 s as well; the interface energy still wins at this protrusion size (R = 3 um).
 
-Not reproduced: branched dendrites (the single-ion front is wavy; Chen's fingers come from the
-Nernst-Planck transport, which does not let pressure act); growth along pore walls at 5 MPa
-distinct from 10 MPa (both bend the front toward the pores); pinched-off dead Li and a
-fluctuating, non-jumping (soft-short) leakage at 10 MPa: the loaded cells short later, but as
-hard.
+Fingering regime (``configs/dendrite_pressure_fingers.toml``: the default with
+``reaction_constant`` = 0.054 1/s, 30x Chen's L_eta, and ``curvature_fraction`` = 0; both assumed).
+Why the default front stays planar: a bump of wavenumber k on the front grows through current
+focusing at ~ v k s (v the front speed, s the share of the local resistance that is ohmic rather
+than kinetic) and, in Chen's Allen-Cahn equation, decays through curvature flow at L_sigma kappa k^2.
+Here v ~ 0.07 um/s (the SE's ohmic limit at -0.35 V) and L_sigma kappa = 12.5 um^2/s, so every
+wavelength that fits the cell is stable. That curvature flow is a kinetic property of the diffuse
+interface (Li's own capillary shift at R = 3 um is ~20 uV), and ``curvature_fraction`` removes it
+(verified on a shrinking disc). Kinetics matter too: with Chen's L_eta (i0 = 3 F C_s L_eta delta =
+6 mA/cm^2 at this width) the Tafel slope (51 mV) dwarfs the few mV of field gain at a 5 um tip, so
+s is small. With L_eta 30x (i0 = 180 mA/cm^2, fast charge transfer at Li|SE) the ohmic field decides
+where Li plates. Each change alone: f = 0 with Chen's L_eta merges the protrusions by 150 s; 30x L_eta
+with f = 1 grows one bulge (short at 139 s); 10x L_eta with f = 0 advances the front 23 um by 68 s
+against 37 um at 30x (stopped there).
+Measured (the sweep, 1 rank per case, 5-12 min each): the four protrusions grow into dendrites.
+* 0 / 5 / 10 MPa: hard short at 75.9 / 49.5 / 45.0 s (electronic fraction 0.99, up to 6x per step
+  at the jump). Li grown into the SE by then 567 / 364 / 322 um^2; by 40 s 285 / 266 / 262 um^2.
+* At 0 MPa the front broadens and branches near the top face before a branch reaches the counter
+  electrode; under load the dendrites stay thin and one of them runs along the top face, around
+  the first pore and across. Li hardly enters the pores (< 2 um^2): they do not conduct.
+* Peak / mean pressure in the grown Li 2.9 / 1.4, 7.9 / 5.0, 12.6 / 8.3 MPa.
+* Dead Li: specks of 0.5-2 um^2 (cells of the protrusion rims), no pinch-off.
+* Pressure focuses growth rather than suppressing it: the work 3 eps0 p is a uniform penalty that
+  stalls the slow parts of the front (|eta| below ~90 mV at 10 MPa) and leaves the current to the
+  tips, so fewer, thinner dendrites reach the counter electrode sooner. That reverses the trend
+  DESIGN.md describes for this experiment.
+
+Not reproduced in either regime: the trend with dendrites. The default (planar front) slows growth
+and delays the short with pressure; the fingering regime grows dendrites but shorts sooner under
+load. Neither gives growth along pore walls at 5 MPa distinct from 10 MPa, pinched-off dead Li,
+or a fluctuating, non-jumping (soft-short) leakage at 10 MPa: every short is hard.
 """
 
 from __future__ import annotations

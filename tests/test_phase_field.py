@@ -67,6 +67,9 @@ def test_parameters_are_validated():
     assert PhaseFieldParameters().conducting_xi() == pytest.approx(1.26e-3, rel=1e-2)
     with pytest.raises(PhaseFieldError, match="electrolyte_electronic_conductivity"):
         PhaseFieldParameters(electrolyte_electronic_conductivity=0.0)
+    # a flat front carries i0 = 3 F C_s L_eta delta per unit Butler-Volmer bracket
+    assert p.exchange_current_density == pytest.approx(3 * FARADAY * 7.64e4 * 1.81e-3 * p.interface_width, rel=1e-12)
+    assert p.exchange_current_density / 10 == pytest.approx(3.0, rel=0.02)  # mA/cm^2
     # F^2 D_Li c0/RT with Chen's D_Li = 7.5e-13 m^2/s
     assert p.li_ionic_conductivity == pytest.approx(2.82e-3, rel=1e-2)
 
