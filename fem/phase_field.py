@@ -1020,17 +1020,24 @@ class PhaseFieldDendrite:
         r = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(1), facets)
         return r * self.params.bulk_concentration * self._volume_scale / TIME_SCALE
 
-    def connectivity(self, threshold: float = 0.5) -> LiConnectivity:
+    def connectivity(self, threshold: float = 0.5, through: float | None = None) -> LiConnectivity:
         """Clusters of Li (cells with xi > ``threshold`` at the midpoint): dead Li (clusters not
-        touching the anode facets) and shorts (a cluster touching anode and counter facets)."""
+        touching the anode facets) and shorts (a cluster touching anode and counter facets).
+        ``through``: build the clusters from the cells with xi > ``through`` instead (e.g.
+        :meth:`PhaseFieldParameters.conducting_xi`, the electron-conducting cells) while the volumes
+        still count only cells with xi > ``threshold``: dead volume is then Li cut off from the
+        anode's electrons, not merely separated by diffuse (xi < threshold) Li."""
         self._xi_cell.interpolate(self._xi_cell_expr)
         n_own = self.tm.mesh.topology.index_map(self.tm.mesh.topology.dim).size_local
-        li = self._xi_cell.x.array[:n_own] > threshold
+        xi = self._xi_cell.x.array[:n_own]
+        li = xi > threshold
         anode = np.concatenate([self.tm.facets(f) for f in self.anode]) if self.anode else np.zeros(0, np.int32)
         counter = np.concatenate([self.tm.facets(f) for f in self.counter]) if self.counter else np.zeros(0, np.int32)
         if self._cell_volumes is None:
             self._cell_volumes = cell_volumes(self.tm)
-        return li_connectivity(self.tm, li, anode, counter, self._cell_volumes)
+        if through is None:
+            return li_connectivity(self.tm, li, anode, counter, self._cell_volumes)
+        return li_connectivity(self.tm, xi > through, anode, counter, self._cell_volumes * li)
 
 
 __all__ = ["ELECTROLYTES", "FIELDS", "LENGTH_SCALE", "SINGLE_ION_FIELDS", "TIME_SCALE", "FixedField",

@@ -627,26 +627,29 @@ def _assert_same_runs(run_a, run_b):
     assert max(verdict) == min(verdict)
 
 
-def _clusters(comm, with_bridge):
+def _clusters(comm, bridge_xi, through=None):
     """Li layer (x < 3 um) + a detached disc of radius 2 um at (12, 5) um [+ a bar y in [4.5, 5.5] um
-    joining the layer, the disc and the counter face]: cluster statistics from the cell midpoints."""
+    of xi = ``bridge_xi`` joining the layer, the disc and the counter face]: cluster statistics from
+    the cell midpoints (``through``: see :meth:`PhaseFieldDendrite.connectivity`)."""
     tm = build_strip(comm, 20 * UM, 10 * UM, 40, 20)
 
     def xi0(x):
-        li = (x[0] < 3 * UM) | (np.hypot(x[0] - 12 * UM, x[1] - 5 * UM) < 2 * UM)
-        if with_bridge:
-            li |= np.abs(x[1] - 5 * UM) < 0.5 * UM
-        return li.astype(float)
+        li = ((x[0] < 3 * UM) | (np.hypot(x[0] - 12 * UM, x[1] - 5 * UM) < 2 * UM)).astype(float)
+        return np.where(np.abs(x[1] - 5 * UM) < 0.5 * UM, np.maximum(li, bridge_xi), li)
 
     pf = PhaseFieldDendrite(tm, PhaseFieldParameters(), anode=("strip_left",), counter=("strip_right",),
-                            initial_xi=xi0, prefix=f"pf_clusters{int(with_bridge)}_")
-    return pf.connectivity()
+                            initial_xi=xi0, prefix=f"pf_clusters{int(10 * bridge_xi)}_")
+    con = pf.connectivity(0.5, through)
+    pf.close()
+    return con
 
 
 def test_dead_li_and_short_detection():
     """Dead Li = clusters of xi > 1/2 cells not joined (through facets) to the anode face; a short =
-    a cluster touching both faces. Same verdict and volumes on COMM_SELF and COMM_WORLD."""
-    for bridge in (False, True):
+    a cluster touching both faces. Same verdict and volumes on COMM_SELF and COMM_WORLD. A bar of
+    diffuse Li (xi = 0.2) leaves the disc dead by xi > 1/2, but clustered through the conducting
+    cells (``through``) the disc is wired to the anode and the bar shorts the cell."""
+    for bridge in (0.0, 1.0):
         a, b = (_clusters(comm, bridge) for comm in (MPI.COMM_SELF, MPI.COMM_WORLD))
         assert (a.clusters, a.dead_clusters, a.shorted) == (b.clusters, b.dead_clusters, b.shorted)
         assert a.dead_volume == pytest.approx(b.dead_volume, rel=1e-12, abs=1e-30)
@@ -657,6 +660,13 @@ def test_dead_li_and_short_detection():
             assert (a.clusters, a.dead_clusters, a.shorted) == (2, 1, False)
             assert a.dead_volume == pytest.approx(math.pi * (2 * UM) ** 2, rel=0.05)
             assert a.attached_volume == pytest.approx(3 * UM * 10 * UM, rel=0.05)
+    split = _clusters(MPI.COMM_WORLD, 0.2)
+    assert (split.dead_clusters, split.shorted) == (1, False)
+    assert split.dead_volume == pytest.approx(math.pi * (2 * UM) ** 2, rel=0.05)
+    wired = _clusters(MPI.COMM_WORLD, 0.2, through=PhaseFieldParameters().conducting_xi())
+    assert (wired.clusters, wired.dead_clusters, wired.shorted, wired.dead_volume) == (1, 0, True, 0.0)
+    # volumes still count only xi > 1/2: the layer and the disc, not the bar
+    assert wired.attached_volume == pytest.approx(3 * UM * 10 * UM + math.pi * (2 * UM) ** 2, rel=0.05)
 
 
 def test_restart_from_checkpoint_continues_the_run(shared_tmp_path):
