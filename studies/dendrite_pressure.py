@@ -19,12 +19,14 @@ and ``pore_transport_fraction`` of its Li+ transport, and Li may grow into them.
 elastic at this scale (DESIGN.md), with part of the deposition misfit relaxed (below).
 
 Outputs per case (one pressure): ``history.csv`` (t, leakage (electronic) current at the counter
-electrode, plating current, Li volume, attached/dead Li volume, dead clusters, shorted, hydrostatic
+electrode, plating current, Li volume, attached/dead Li volume, dead clusters, isolated Li (dead
+Li with no electron path to the anode), shorted, hydrostatic
 pressure in the Li that grew into the SE: volume mean and peak, Li in pores), ``fields.bp``/
 ``fields.pvd`` (xi, phi_e (or c~), phi, u, hydrostatic pressure, volumetric strain, pore marker) at
 ``snapshot_times``, ``snapshots.npz`` (cell-midpoint fields for the figures),
 ``dendrite_pressure.png`` (morphology, pressure, volumetric strain at the snapshot times; leakage
-current vs time) and results: short time (None: no short), dead-Li volume, peak/mean pressure in Li.
+current vs time) and results: short time (None: no short), dead and isolated Li volume, peak/mean
+pressure in Li.
 
 Comparison of a sweep: ``python -m ssbx.studies.dendrite_pressure compare results/dendrite_pressure``
 finds the complete cases below that folder and draws morphology panels per pressure, the leakage
