@@ -157,6 +157,9 @@ Measured (the sweep, 1 rank per case, 6-12 min each):
 * eps0 = 4e-3 (r = 0.95) in the same regime: every pressure grows four dendrites; short at 75.9 /
   49.5 / 45.0 s; Li grown by then 567 / 364 / 322 um^2; peak Li pressure 2.9 / 7.9 / 12.6 MPa; dead Li
   specks only (results/dendrite_pressure/fingers-eps4e-3-sweep).
+* ``conduction_exponent`` n = 2 (5 and 10 MPa), meant to keep a diffuse neck from conducting: the
+  dendrites grow as diffuse clouds (xi < 1/2 over several um, the electrons reach them poorly), no
+  isolated Li by 37 / 41 s (stopped there).
 * Running on past the short (10 MPa, ``steps_after_short`` = 400): the step falls to ~1 ms within
   0.3 s of the short (stopped at 37.0 s), so the leakage after a short is not followed.
 
