@@ -1035,12 +1035,12 @@ class PhaseFieldDendrite:
         counter = np.concatenate([self.tm.facets(f) for f in self.counter]) if self.counter else np.zeros(0, np.int32)
         if self._cell_volumes is None:
             self._cell_volumes = cell_volumes(self.tm)
-        if through is None:
-            return li_connectivity(self.tm, li, anode, counter, self._cell_volumes)
-        return li_connectivity(self.tm, xi > through, anode, counter, self._cell_volumes * li)
+        marked, volumes = (li, self._cell_volumes) if through is None else \
+            (xi > through, np.where(li, self._cell_volumes, 0.0))
+        return li_connectivity(self.tm, marked, anode, counter, volumes)
 
 
 __all__ = ["ELECTROLYTES", "FIELDS", "LENGTH_SCALE", "SINGLE_ION_FIELDS", "TIME_SCALE", "FixedField",
            "PhaseFieldDendrite", "PhaseFieldDivergedError",
-           "PhaseFieldError", "PhaseFieldParameters", "Sources", "double_well_slope", "elastic_terms",
+           "PhaseFieldError", "PhaseFieldParameters", "Sources", "curvature_term", "double_well_slope", "elastic_terms",
            "interpolation", "interpolation_slope", "lame", "phase_property", "scaled_groups"]

@@ -233,14 +233,17 @@ class Config:
     deposition_strain: float = quantity(4e-3, "dimensionless", "nonnegative", doc="eps0 (assumed)")
     misfit_relaxation: float = quantity(0.95, "dimensionless", "nonnegative",
                                         doc="fraction of eps0 relaxed by Li creep (no self-stress; assumed)")
-    interface_mobility: float = quantity(2.5e-6, "dimensionless", doc="L_sigma (m^3/(J s)), Chen 2015")
-    reaction_constant: float = quantity(1.81e-3, "dimensionless", doc="L_eta (1/s), Chen 2015")
+    interface_mobility: float = quantity(PhaseFieldParameters.interface_mobility, "dimensionless",
+                                         doc="L_sigma (m^3/(J s)), Chen 2015")
+    reaction_constant: float = quantity(PhaseFieldParameters.reaction_constant, "dimensionless",
+                                        doc="L_eta (1/s), Chen 2015")
     pore_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
                                     doc="pore stiffness as a fraction of the SE (assumed)")
     pore_transport_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
                                               doc="pore Li+ conductivity/diffusivity as a fraction of the SE (assumed)")
     conduction_exponent: float = quantity(1.0, "dimensionless", doc="sigma_e uses h(xi)**n (1: Chen 2015)")
-    curvature_fraction: float = quantity(1.0, "dimensionless", "closed_unit_interval",
+    curvature_fraction: float = quantity(PhaseFieldParameters.curvature_fraction, "dimensionless",
+                                         "closed_unit_interval",
                                          doc="share of the Allen-Cahn curvature flow kept (1: Chen 2015)")
     li_youngs_modulus: float = quantity(PhaseFieldParameters.li_youngs_modulus, "pressure",
                                         doc="Li Young's modulus (default: the elastic value, Masias 2019)")
