@@ -495,7 +495,8 @@ class PhaseFieldDendrite:
                  pressures: Sequence[NormalPressure] = (), fixed: Sequence[FixedField] = (),
                  sources: Sources = Sources(), max_xi_change: float = 0.5, prefix: str = "phase_field_",
                  solver: str = "newton_direct", solver_overrides: dict | None = None,
-                 time: fem.Constant | None = None, quadrature_degree: int = 4, electrolyte: str = "nernst_planck"):
+                 time: fem.Constant | None = None, quadrature_degree: int = 4, electrolyte: str = "nernst_planck",
+                 series_resistance: float = 0.0):
         if electrolyte not in ELECTROLYTES:
             raise PhaseFieldError(f"electrolyte must be one of {ELECTROLYTES}, got {electrolyte!r}")
         self.electrolyte = electrolyte
@@ -526,6 +527,11 @@ class PhaseFieldDendrite:
                                   "a FixedField('electronic_potential', ...)")
         if not max_xi_change > 0:
             raise PhaseFieldError(f"max_xi_change must be positive, got {max_xi_change}")
+        if not (math.isfinite(series_resistance) and series_resistance >= 0):
+            raise PhaseFieldError(f"series_resistance must be >= 0 (ohm m^2), got {series_resistance}")
+        if series_resistance > 0 and not anode:
+            raise PhaseFieldError("series_resistance needs anode facets (it sits between them and the source)")
+        self.series_resistance = series_resistance
         mismatch = params.migration_conductivity / params.electrolyte_conductivity
         if not self.single_ion and not 0.5 < mismatch < 2:
             log.warning("Nernst-Planck migration carries %.2g x the current of the SE conductivity "
@@ -559,7 +565,12 @@ class PhaseFieldDendrite:
         # The potential unknown is psi = (phi - phi_ref)/V_T with phi_ref the anode voltage: the
         # metal attached to the anode then sits at psi ~ 0, where round-off in psi times the huge
         # sigma_Li^ (3.5e7) does not put a floor of ~1e-7 under the Newton residual.
-        self._phi_ref = self.voltage if self.anode else fem.Constant(msh, default_scalar_type(0.0))
+        # With a series resistance the metal floats away from the applied voltage (to ~0 V after a
+        # short): phi_ref then follows the collector potential from step to step (accept()).
+        if self.anode and series_resistance > 0:
+            self._phi_ref = fem.Constant(msh, default_scalar_type(float(self.voltage.value)))
+        else:
+            self._phi_ref = self.voltage if self.anode else fem.Constant(msh, default_scalar_type(0.0))
         self.solid_fraction = 1.0 if solid_fraction is None else solid_fraction
         rho = self.solid_fraction
         self._spaces = []  # (V_i, dofs of W holding V_i's dofs, block-expanded), per field
@@ -644,6 +655,25 @@ class PhaseFieldDendrite:
             F_c -= sources.electronic_charge * charge_scale * r * jac * dx
         if sources.charge is not None:
             F_phi -= sources.charge * charge_scale * q * jac * dx
+        self._series = None
+        if series_resistance > 0:
+            # the collector feeds the metal through R_s: inward current (V - phi_e)/R_s on the anode
+            # facets instead of phi_e = V there, with phi_e = phi_ref + V_T psi_e
+            k["contact"] = fem.Constant(msh, default_scalar_type(
+                vt * t0 / (FARADAY * p.site_density * l0 * series_resistance)))
+            carrier, test = (c, r) if self.single_ion else (phi, q)
+            drop = (self.voltage - self._phi_ref) * k["inverse_thermal_voltage"] - carrier  # (V - phi_e)/V_T
+            robin = -k["contact"] * drop * test * (wt / self._area_scale) \
+                * measure(tm, facets=self.anode, degree=quadrature_degree)
+            if self.single_ion:
+                F_c += robin
+            else:
+                F_phi += robin
+            # current (A; plane A/m) into the metal through R_s
+            self._series = compiled_integral(tm, vt * drop / series_resistance, facets=self.anode,
+                                             degree=quadrature_degree)
+            self._anode_area = compiled_integral(tm, fem.Constant(msh, default_scalar_type(1.0)),
+                                                 facets=self.anode)()
         F = F_xi + F_c + F_phi
         if mechanics:
             F += ufl.inner(sigma, kinematics.strain(l0 * vu, tm.kind, msh)) * jac * dx
@@ -657,12 +687,12 @@ class PhaseFieldDendrite:
 
         # Dirichlet conditions: SI values, scaled and re-interpolated before every solve
         if self.single_ion:  # electrons from the collector; the counter electrode takes both Li+ and electrons
-            specs = [FixedField("electronic_potential", self.anode, self.voltage)] if self.anode else []
+            specs = [FixedField("electronic_potential", self.anode, self.voltage)] if self._ideal_anode() else []
             if self.counter:
                 specs += [FixedField("potential", self.counter, 0.0),
                           FixedField("electronic_potential", self.counter, 0.0)]
         else:
-            specs = [FixedField("potential", self.anode, self.voltage)] if self.anode else []
+            specs = [FixedField("potential", self.anode, self.voltage)] if self._ideal_anode() else []
             if self.counter:
                 specs += [FixedField("potential", self.counter, 0.0), FixedField("concentration", self.counter, 1.0)]
         specs += list(fixed)
@@ -709,6 +739,11 @@ class PhaseFieldDendrite:
                                              "snes_linesearch_type": "bt" if self.single_ion else "basic",
                                              **(solver_overrides or {})})
         self._prefix = prefix
+        # Behind a series resistance the metal's potential floats: its (constant) mode is held only
+        # by the weak Robin term against sigma_Li^ ~ 3.5e7, and the solve leaves a residual floor of
+        # ~1e-9 (in units of F C_s l0^2/t0 = 7e-3 A/m: 1e-8 of a plating current). A step whose
+        # line search stalls below this floor has converged.
+        self._floor = 1e-8 if series_resistance > 0 else 0.0
         self.problem = self._new_problem()
         self.iterations = 0
         self.counters = {"steps": 0, "newton": 0, "krylov": 0, "rejected": 0}
@@ -725,6 +760,10 @@ class PhaseFieldDendrite:
         self._cell_volumes = None
 
     # -- set-up helpers --------------------------------------------------------------------------------
+    def _ideal_anode(self) -> bool:
+        """The anode facets carry the collector voltage itself (no series resistance)."""
+        return bool(self.anode) and self.series_resistance == 0
+
     def _subspace(self, s: FixedField):
         """(subspace of W, SI -> internal scale) of a fixed field."""
         if s.field == "xi":
@@ -821,6 +860,8 @@ class PhaseFieldDendrite:
         self.counters["newton"] += self.iterations
         self.counters["krylov"] += snes.getLinearSolveIterations()
         reason = snes.getConvergedReason()
+        if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINE_SEARCH and snes.getFunctionNorm() < self._floor:
+            reason = 1  # at the round-off floor: the line search cannot decrease it further
         finite = self.tm.comm.allreduce(bool(np.all(np.isfinite(self.w.x.array))), op=MPI.LAND)
         if reason <= 0 or not finite:
             raise PhaseFieldDivergedError(f"phase field: Newton failed at t = {self.t + dt:.6g} s (dt = {dt:.3g} s, "
@@ -842,15 +883,28 @@ class PhaseFieldDendrite:
             row["electronic_current"] = self.electronic_current(self.counter)
             self._counter_charge += row["leakage_current"] * dt
         if self.anode:
-            row["anode_current"] = self.current(self.anode)
+            row["anode_current"] = self.anode_current()
+            row["anode_potential"] = self.anode_potential()
         row["li_volume"] = self.li_volume()
         row["plated_charge"] = self._plated_charge
         row["counter_charge"] = self._counter_charge
         self.t += dt
+        if self._series is not None:
+            self._follow_collector(row["anode_potential"])
         self.w_old.x.array[:] = self.w.x.array
         self.counters["steps"] += 1
         self.history.append(row)
         return row
+
+    def _follow_collector(self, potential: float) -> None:
+        """Re-reference the potential unknowns to the collector's electron potential (series
+        resistance only): the metal stays at psi ~ 0 however far it floats from the applied voltage
+        (see the round-off note on psi in the constructor)."""
+        shift = (float(self._phi_ref.value) - potential) / self._vt
+        for index in (1, 2) if self.single_ion else (2,):
+            dofs = self._spaces[index][1]
+            self.w.x.array[dofs] += shift
+        self._phi_ref.value = potential
 
     def reject(self) -> None:
         """Return to the accepted state."""
@@ -889,7 +943,8 @@ class PhaseFieldDendrite:
         path = Path(directory) / f"phase_field_t{self.t:.6g}.npz"
         save_checkpoint(path, {"state": self.w_old}, {"t": self.t, "counters": self.counters,
                                                       "plated_charge": self._plated_charge,
-                                                      "counter_charge": self._counter_charge})
+                                                      "counter_charge": self._counter_charge,
+                                                      "potential_reference": float(self._phi_ref.value)})
         return str(path)
 
     def restore(self, path: str | Path) -> dict:
@@ -904,6 +959,8 @@ class PhaseFieldDendrite:
         self.counters.update(meta.get("counters", {}))
         self._plated_charge = float(meta.get("plated_charge", 0.0))
         self._counter_charge = float(meta.get("counter_charge", 0.0))
+        if self._series is not None:  # the psi unknowns are relative to it
+            self._phi_ref.value = float(meta.get("potential_reference", self.voltage.value))
         return meta
 
     # -- fields (SI) ----------------------------------------------------------------------------------
@@ -993,6 +1050,19 @@ class PhaseFieldDendrite:
         carriers = (self.W.sub(1), self.W.sub(2)) if self.single_ion else self.W.sub(2)
         r = residual_on_facets(self.tm, self._residual, self.W, carriers, facets)
         return r * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE
+
+    def anode_current(self) -> float:
+        """Current (A; plane A/m) into the domain at the anode collector: from the residual with an
+        ideal collector, (V - phi_e)/R_s integrated over the facets with a series resistance."""
+        return self._series() if self._series is not None else self.current(self.anode)
+
+    def anode_potential(self) -> float:
+        """The electron potential of the metal at the collector (V; its facet mean): the applied
+        voltage with an ideal collector; with a series resistance, less the drop across it (after
+        a short most of the applied voltage drops there)."""
+        if self._series is None:
+            return float(self.voltage.value)
+        return float(self.voltage.value) - self.anode_current() * self.series_resistance / self._anode_area
 
     def leakage_current(self) -> float:
         """Current entering at the counter electrode (A; plane A/m): the ionic current drawn from it

@@ -23,6 +23,7 @@ SI_UNITS = {
     "current_density": "A/m^2",
     "areal_capacity": "C/m^2",
     "conductivity": "S/m",
+    "area_specific_resistance": "ohm*m^2",
     "diffusivity": "m^2/s",
     "voltage": "V",
     "energy_per_mol": "J/mol",

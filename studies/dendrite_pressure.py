@@ -222,6 +222,9 @@ class Config:
     # electrochemistry and mechanics
     voltage: float = quantity(-0.35, "voltage", None, doc="anode vs counter electrode (DESIGN.md)")
     external_pressure: float = quantity(0.0, "pressure", "nonnegative", doc="on the SE face (counter side)")
+    series_resistance: float = quantity(0.0, "area_specific_resistance", "nonnegative",
+                                        doc="between the source and the anode collector (leads, contacts; "
+                                            "0: ideal, the anode at the applied voltage)")
     lateral_faces: str = choice("roller", ("roller", "free"),
                                 doc="top face: u_y = 0 like the bottom (a slice of a wide cell) or traction-free")
     interface_width: float = quantity(1.5e-6, "length",
@@ -253,7 +256,9 @@ class Config:
     dt_max: float = quantity(2.0, "time")
     max_xi_change: float = 0.5
     snapshot_times: tuple = quantities((150.0, 300.0, 450.0, 600.0), "time", doc="field output and figure panels")
-    steps_after_short: int = 3  # keep going this many steps after a short is detected, then stop
+    steps_after_short: int = 3  # keep going this many steps after a short is detected, then stop ...
+    # ... and this long (0: stop after the steps): whether the short holds (hard) or opens again (soft)
+    time_after_short: float = quantity(0.0, "time", "nonnegative")
     # electronic short: the Li phase (electrons) carries more than this fraction of the counter current
     short_electronic_fraction: float = quantity(0.5, "dimensionless", "unit_interval")
     li_threshold: float = 0.5  # xi above which a cell counts as Li (clusters, dead Li, short)
@@ -353,7 +358,7 @@ def build_cell(cfg: Config, comm: MPI.Comm, prefix: str = "dendrite_pressure_") 
         initial_xi=xi0, initial_potential=phi0, solid_fraction=rho, mechanics=True, stress_free_xi=xi0,
         fixed_displacements=[FixedComponent(("li_left",), 0), FixedComponent(lateral, 1)],
         pressures=[NormalPressure(("se_right",), pressure)], max_xi_change=cfg.max_xi_change, prefix=prefix,
-        electrolyte=cfg.electrolyte)
+        electrolyte=cfg.electrolyte, series_resistance=cfg.series_resistance)
     return Cell(tm, pf, rho, pressure)
 
 
@@ -510,7 +515,8 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
     else:
         try:
             pf.run(cfg.t_end, control, on_step=record,
-                   stop=lambda: state["short_t"] is not None and state["after"] >= cfg.steps_after_short,
+                   stop=lambda: state["short_t"] is not None and state["after"] >= cfg.steps_after_short
+                   and rows[-1]["t"] >= state["short_t"] + cfg.time_after_short,
                    checkpoint_dir=out.file("checkpoints") if out is not None else None)
             if state["short_t"] is not None:
                 ended = "short"
@@ -547,6 +553,7 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
     return {
         "external_pressure_MPa": cfg.external_pressure / 1e6,
         "ended": ended,
+        **short_behaviour(cfg, rows, state["short_t"]),
         "t_final_s": last["t"],
         "short_time_s": state["short_t"],
         "li_bridge_time_s": state["bridge_t"],
@@ -578,6 +585,29 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
                              "DESIGN D_l = 3.2e-10"),
         "deposition_strain_assumed": cfg.deposition_strain,
     }
+
+
+def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dict:
+    """How the electronic (leakage) current behaves from the first short on. A hard short holds: the
+    current jumps and stays near its peak. A soft short opens again: the Li bridge dissolves, the
+    electronic current falls below half of its peak so far (``short_openings`` counts the falls,
+    each after it had risen above half again) and the cell plates on until the next contact.
+    ``series_resistance`` > 0 caps a full short at V/R_s (``hard_short_limit_A_m2``): without it the
+    current through the bridge is limited by nothing and the step collapses after the short."""
+    limit = abs(cfg.voltage) / cfg.series_resistance if cfg.series_resistance > 0 else None
+    out = {"hard_short_limit_A_m2": limit, "short_openings": 0, "short_kind": None,
+           "electronic_after_short_min_A_m2": None, "electronic_after_short_max_A_m2": None,
+           "time_after_short_s": 0.0}
+    if short_t is None:
+        return out
+    after = np.array([r["electronic_current_density"] for r in rows if r["t"] >= short_t])
+    peak = np.maximum.accumulate(after)
+    low = after < 0.5 * peak
+    openings = int(np.count_nonzero(low[1:] & ~low[:-1]))  # high -> low transitions
+    out.update(short_openings=openings, short_kind="soft" if openings else "hard",
+               electronic_after_short_min_A_m2=float(after.min()),
+               electronic_after_short_max_A_m2=float(after.max()), time_after_short_s=rows[-1]["t"] - short_t)
+    return out
 
 
 def run(cfg: Config, comm: MPI.Comm, out: ResultDir) -> dict:

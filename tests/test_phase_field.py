@@ -319,6 +319,66 @@ def test_single_ion_front_balances_butler_volmer_and_ohmic_drop(comm):
         pf.close()
 
 
+@pytest.mark.parametrize("electrolyte", ["single_ion", "nernst_planck"])
+def test_series_resistance_divides_the_voltage(electrolyte):
+    """A strip of SE (xi = 0, no reaction) between the anode collector, fed through an area-specific
+    series resistance R_s, and the counter electrode: the current carried by the SE's conductivity
+    sigma (electronic with a single ion, 2 S/m here; the one potential's sigma_SE otherwise) is
+    V/(R_s + L/sigma) in closed form (the potential is linear: exact for P1), the collector sits at
+    V - i R_s, and the next step, solved relative to that collector potential, gives the same."""
+    comm = MPI.COMM_WORLD
+    L, w, voltage, rs = 10 * UM, 0.5 * UM, -0.35, 4e-6
+    tm = build_strip(comm, L, w, 16, 1)
+    p = PhaseFieldParameters(reaction_constant=0.0, electrolyte_electronic_conductivity=2.0)
+    pf = PhaseFieldDendrite(tm, p.with_consistent_transport(), anode=("strip_left",), counter=("strip_right",),
+                            voltage=voltage, initial_xi=0.0, electrolyte=electrolyte, series_resistance=rs,
+                            prefix=f"pf_series_{electrolyte}_")
+    sigma = p.electrolyte_electronic_conductivity if electrolyte == "single_ion" else p.electrolyte_conductivity
+    i = voltage / (rs + L / sigma)  # into the domain at the anode (< 0: electrons enter there)
+    for _ in range(2):
+        pf.step(0.1)
+        row = pf.accept()
+        assert row["anode_current"] / w == pytest.approx(i, rel=1e-9)
+        assert row["leakage_current"] / w == pytest.approx(-i, rel=1e-9)
+        assert row["anode_potential"] == pytest.approx(voltage - i * rs, rel=1e-9)
+    with pytest.raises(PhaseFieldError, match="series_resistance"):
+        PhaseFieldDendrite(tm, p, anode=("strip_left",), counter=("strip_right",), series_resistance=-1.0)
+    with pytest.raises(PhaseFieldError, match="series_resistance"):
+        PhaseFieldDendrite(tm, p, counter=("strip_right",), series_resistance=1e-5)
+    pf.close()
+
+
+@pytest.mark.parametrize("comm", [MPI.COMM_WORLD])
+def test_single_ion_front_behind_a_series_resistance(comm):
+    """The quasi-steady single-ion front of the test above, fed through R_s = 0.1 ohm cm^2: the
+    metal floats to V + i R_s (i the plating current density), and the front grows at the speed
+    whose Butler-Volmer current equals the ohmic Li+ current from that potential,
+    F C_s v(eta) = sigma_SE (eta - V - i R_s)/(L - x_f). Measured (n = 128, -0.35 V, 4 s, x_f =
+    6.2 um): closed form to 5.6e-3, the metal 22 mV above V, plating 0.87x that of the ideal collector."""
+    L, w, voltage, rs = 16 * UM, 0.5 * UM, -0.35, 1e-5
+    tm = build_strip(comm, L, w, 128, 1)
+    p = PhaseFieldParameters()
+    rates = {}
+    for r in (0.0, rs):
+        pf = PhaseFieldDendrite(tm, p, anode=("strip_left",), counter=("strip_right",), voltage=voltage,
+                                initial_xi=_tanh_front(5 * UM, p.interface_width), electrolyte="single_ion",
+                                series_resistance=r, prefix=f"pf_si_series{int(r > 0)}_")
+        xi = ufl.split(pf.w)[0]
+        x = ufl.SpatialCoordinate(tm.mesh)
+        g2 = ufl.inner(ufl.grad(xi), ufl.grad(xi))
+        for _ in range(8):
+            pf.step(0.5)
+            row = pf.accept()
+        rates[r] = plating = row["plating_current"] / w
+        pf.close()
+    front = integrate(tm, x[0] * g2) / integrate(tm, g2)
+    metal = voltage + plating * rs
+    assert row["anode_potential"] == pytest.approx(metal, rel=1e-6)
+    eta = _ohmic_front_overpotential(p, metal, L - front)
+    assert plating == pytest.approx(FARADAY * p.site_density * p.planar_front_speed(eta), rel=1e-2)
+    assert rates[rs] < 0.95 * rates[0.0]
+
+
 @pytest.mark.parametrize("comm", [MPI.COMM_WORLD])
 def test_pressure_slows_planar_growth(comm):
     """The elastic driving force. Under sigma_xx = -p (sigma_yy = 0, plane strain: sigma_zz =
