@@ -114,6 +114,17 @@ other facets blocking for ions and charge, natural (zero flux) for xi; any field
 elsewhere by :class:`FixedField`. Mechanics (optional) takes the
 :class:`ssbx.fem.boundary.FixedComponent` / :class:`ssbx.fem.boundary.NormalPressure` specs.
 Dead Li and shorts: :meth:`PhaseFieldDendrite.connectivity` (:mod:`ssbx.fem.connectivity`).
+
+Series resistance (``series_resistance`` R_s, ohm m^2, 0 by default). The source applies
+``voltage`` through R_s (leads, collector contact): on the anode facets the inward current is
+(V - phi_e)/R_s (single ion; phi in the one-potential model) instead of phi_e = V. Until a short it
+costs i R_s of the cell voltage (~10 mV at 1000 A/m^2 for 0.1 ohm cm^2); once Li bridges the cell
+it is what limits the current, to ~V/R_s (the bridge itself has ~1e-12 ohm m^2), so the run can
+go on past the short and show whether the bridge holds. With an ideal collector the bridge current
+is bounded by nothing and the step collapses. The metal then floats away from V (to ~0 V after a
+short): the potential unknowns are re-referenced to the collector potential after every accepted
+step, and a step whose line search stalls at the residual's round-off floor (~50 eps sigma_Li^ |psi|)
+is accepted.
 """
 
 from __future__ import annotations
@@ -739,11 +750,6 @@ class PhaseFieldDendrite:
                                              "snes_linesearch_type": "bt" if self.single_ion else "basic",
                                              **(solver_overrides or {})})
         self._prefix = prefix
-        # Behind a series resistance the metal's potential floats: its (constant) mode is held only
-        # by the weak Robin term against sigma_Li^ ~ 3.5e7, and the solve leaves a residual floor of
-        # ~1e-9 (in units of F C_s l0^2/t0 = 7e-3 A/m: 1e-8 of a plating current). A step whose
-        # line search stalls below this floor has converged.
-        self._floor = 1e-8 if series_resistance > 0 else 0.0
         self.problem = self._new_problem()
         self.iterations = 0
         self.counters = {"steps": 0, "newton": 0, "krylov": 0, "rejected": 0}
@@ -860,7 +866,8 @@ class PhaseFieldDendrite:
         self.counters["newton"] += self.iterations
         self.counters["krylov"] += snes.getLinearSolveIterations()
         reason = snes.getConvergedReason()
-        if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINE_SEARCH and snes.getFunctionNorm() < self._floor:
+        if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINE_SEARCH and self._series is not None \
+                and snes.getFunctionNorm() < self._round_off_floor():
             reason = 1  # at the round-off floor: the line search cannot decrease it further
         finite = self.tm.comm.allreduce(bool(np.all(np.isfinite(self.w.x.array))), op=MPI.LAND)
         if reason <= 0 or not finite:
@@ -895,6 +902,20 @@ class PhaseFieldDendrite:
         self.counters["steps"] += 1
         self.history.append(row)
         return row
+
+    def _round_off_floor(self) -> float:
+        """The residual a converged step cannot go below: ~50 machine epsilons of the metal's
+        conduction term sigma_Li^ |psi_e| (psi_e at the nodes with xi > 1/2). Behind a series
+        resistance the metal's potential floats: its constant mode is held only by the weak Robin
+        term against sigma_Li^ ~ 3.5e7, and where a Li bridge carries the cell's current |psi_e|
+        reaches ~10 along it. In units of F C_s l0^2/t0 = 7e-3 A/m the floor is ~1e-7 to 1e-5 of a
+        plating current."""
+        # the electron potential at the metal's nodes (the P1 subspaces share one node numbering)
+        metal = self.w.x.array[self._spaces[0][1]] > 0.5
+        electrons = self._spaces[1 if self.single_ion else 2][1]
+        local = float(np.max(np.abs(self.w.x.array[electrons][metal]), initial=0.0))
+        psi = self.tm.comm.allreduce(local, op=MPI.MAX)
+        return 50 * np.finfo(float).eps * float(self._groups["sigma_li"].value) * max(1.0, psi)
 
     def _follow_collector(self, potential: float) -> None:
         """Re-reference the potential unknowns to the collector's electron potential (series

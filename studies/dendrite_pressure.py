@@ -771,7 +771,9 @@ def compare(root: Path, out: Path | None = None) -> Path:
             if when is None:  # the end state: how the case ended
                 r = c["results"]
                 short = r.get("short_time_s")
-                title += ("\nno short" if short is None else f"\nshort at {short:.3g} s") \
+                kind = r.get("short_kind") or ""
+                opened = f" (opened {r['short_openings']}x)" if r.get("short_openings") else ""
+                title += ("\nno short" if short is None else f"\n{kind} short at {short:.3g} s{opened}") \
                     + f", dead Li {r.get('dead_li_volume_um2', 0):.3g} um$^2$" \
                     + (f" ({r['isolated_li_volume_um2']:.3g} isolated)" if "isolated_li_volume_um2" in r else "")
             ax.set_title(title, fontsize=8)

@@ -729,9 +729,11 @@ def test_dead_li_and_short_detection():
     assert wired.attached_volume == pytest.approx(3 * UM * 10 * UM + math.pi * (2 * UM) ** 2, rel=0.05)
 
 
-def test_restart_from_checkpoint_continues_the_run(shared_tmp_path):
+@pytest.mark.parametrize("series", [0.0, 1e-5])
+def test_restart_from_checkpoint_continues_the_run(shared_tmp_path, series):
     """Two steps, checkpoint, a fresh problem restored from it and two more steps give the same
-    state and the same running totals (plated charge, Newton count) as four uninterrupted steps."""
+    state and the same running totals (plated charge, Newton count) as four uninterrupted steps;
+    behind a series resistance also the same collector potential (the potentials' reference)."""
     comm = MPI.COMM_WORLD
     L, w, voltage = 16 * UM, 0.5 * UM, -0.1
     tm = build_strip(comm, L, w, 64, 1)
@@ -741,7 +743,8 @@ def test_restart_from_checkpoint_continues_the_run(shared_tmp_path):
         return PhaseFieldDendrite(tm, p, anode=("strip_left",), voltage=voltage,
                                   initial_xi=_tanh_front(5 * UM, p.interface_width),
                                   fixed=[FixedField("potential", ("strip_right",), voltage),
-                                         FixedField("concentration", ("strip_right",), 1.0)], prefix=prefix)
+                                         FixedField("concentration", ("strip_right",), 1.0)], prefix=prefix,
+                                  series_resistance=series)
 
     whole = problem("pf_restart_whole_")
     for k in range(4):
@@ -758,6 +761,7 @@ def test_restart_from_checkpoint_continues_the_run(shared_tmp_path):
     assert again.li_volume() == pytest.approx(whole.li_volume(), rel=1e-10)
     assert again.history[-1]["plated_charge"] == pytest.approx(whole.history[-1]["plated_charge"], rel=1e-9)
     assert again.counters["newton"] == whole.counters["newton"]
+    assert again.history[-1]["anode_potential"] == pytest.approx(whole.history[-1]["anode_potential"], rel=1e-9)
     assert whole.history[-1]["plated_charge"] > 0
     whole.close()
     again.close()
