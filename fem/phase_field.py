@@ -216,6 +216,12 @@ class PhaseFieldParameters:
     # The conductivity uses h(xi)**n: n > 1 keeps a diffuse Li neck (xi < 1/2) from conducting
     # like a metal (assumed; 1 = Chen 2015)
     conduction_exponent: float = 1.0
+    # ... and h((xi - c)/(1 - c)) in place of h(xi) above xi = c, nothing below (c = 0: Chen 2015). The
+    # tanh profile's tail (xi ~ exp(-2x/delta)) never vanishes, and h(xi) sigma_Li makes even
+    # xi ~ 0.05 conduct like a metal (1e4 S/m): a dendrite "touches" the counter electrode from
+    # ~4 delta away, and a pinched neck still conducts. c > 0 cuts that tail off (assumed value;
+    # C^2-smooth at xi = c since h' = h'' = 0 at 0)
+    conduction_threshold: float = 0.0
     # Fraction f of the Allen-Cahn mean-curvature flow kept (1 = Chen 2015). Chen's L_sigma kappa
     # moves a Li surface of radius R at L_sigma kappa/R ~ 1 um/s for R = 3 um: a kinetic property
     # of the diffuse interface, not Li's Gibbs-Thomson shift (gamma Omega/(F R) ~ 20 uV at 3 um,
@@ -246,6 +252,9 @@ class PhaseFieldParameters:
             if not -1 < getattr(self, name) < 0.5:
                 raise PhaseFieldError(f"phase-field parameter '{name}' must lie in (-1, 0.5), "
                                       f"got {getattr(self, name)}")
+        if not 0 <= self.conduction_threshold < 0.5:
+            raise PhaseFieldError(f"phase-field parameter 'conduction_threshold' must lie in [0, 0.5), "
+                                  f"got {self.conduction_threshold}")
         if not self.conduction_exponent >= 1:
             raise PhaseFieldError(f"phase-field parameter 'conduction_exponent' must be >= 1, "
                                   f"got {self.conduction_exponent}")
@@ -300,15 +309,16 @@ class PhaseFieldParameters:
         return self._migration(self.li_diffusivity)
 
     def conducting_xi(self) -> float:
-        """xi at which the Li share of the conductivity, h(xi)**n sigma_Li, equals sigma_SE: above
-        it the diffuse phase conducts electrons better than the SE conducts ions (1.3e-3 for
-        n = 1 with the defaults)."""
+        """xi at which the Li share of the conductivity, h(xi)**n sigma_Li (xi rescaled above the
+        conduction threshold), equals sigma_SE: above it the diffuse phase conducts electrons
+        better than the SE conducts ions (1.3e-3 for n = 1 with the defaults)."""
         target = (self.electrolyte_conductivity / self.li_conductivity) ** (1 / self.conduction_exponent)
         lo, hi = 0.0, 1.0
         for _ in range(60):  # h is monotonic on [0, 1]
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if interpolation(mid) < target else (lo, mid)
-        return 0.5 * (lo + hi)
+        c = self.conduction_threshold
+        return c + (1 - c) * 0.5 * (lo + hi)
 
     def with_consistent_transport(self) -> PhaseFieldParameters:
         """A copy with D_l = sigma_SE RT/(F^2 c0), so that migration carries exactly the current of
@@ -405,9 +415,11 @@ def curvature_term(xi, v, grad, width):
     return -ufl.inner(n, grad(2 * xi * (1 - xi) / width * v))
 
 
-def phase_property(xi, li_value, se_value, solid_fraction, pore_fraction, exponent=1):
+def phase_property(xi, li_value, se_value, solid_fraction, pore_fraction, exponent=1, threshold=0.0):
     """h P_Li + (1 - h) [rho + (1 - rho) delta] P_SE: Li, SE, or a nearly empty pore (h**exponent
-    in place of h, if given)."""
+    in place of h, if given; h((xi - c)/(1 - c)), 0 below xi = c, for a ``threshold`` c > 0)."""
+    if threshold:
+        xi = ufl.max_value((xi - threshold) / (1 - threshold), 0.0)
     h = interpolation(xi) if exponent == 1 else interpolation(xi) ** exponent
     return h * li_value + (1 - h) * (solid_fraction + (1 - solid_fraction) * pore_fraction) * se_value
 
@@ -637,10 +649,10 @@ class PhaseFieldDendrite:
         if p.curvature_fraction < 1:  # take (1 - f) of the curvature flow back out of lap(xi)
             F_xi += k["mobility"] * k["gradient"] * k["curvature_removed"] \
                 * curvature_term(xi, v, grad, k["width"]) * jac * dx
-        n_e = p.conduction_exponent
+        n_e, c_e = p.conduction_exponent, p.conduction_threshold
         if self.single_ion:
             # electrons (current in units F C_s l0/t0): conducted by the Li phase, released by the deposit
-            sig_e = phase_property(xi, k["sigma_li"], k["sigma_se_electron"], rho, k["pore_transport"], n_e)
+            sig_e = phase_property(xi, k["sigma_li"], k["sigma_se_electron"], rho, k["pore_transport"], n_e, c_e)
             F_c = sig_e * ufl.inner(grad(c), grad(r)) * jac * dx - xi_rate * r * jac * dx
             # Li+ (fixed concentration, migration only), consumed by the deposit
             sig = phase_property(xi, k["sigma_li_ion"], k["sigma_se"], rho, k["pore_transport"])
@@ -651,9 +663,9 @@ class PhaseFieldDendrite:
             F_c = ((c - c_n) / dt + k["sites"] * xi_rate) * r * jac * dx \
                 + D * ufl.inner(grad(c) + c * grad(phi), grad(r)) * jac * dx
             # one potential: Li+ in the electrolyte, electrons in the Li phase
-            sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore_transport"], n_e)
+            sig = phase_property(xi, k["sigma_li"], k["sigma_se"], rho, k["pore_transport"], n_e, c_e)
             # the part of the conduction term carried by the Li phase (electrons): see electronic_current
-            sig_li = phase_property(xi, k["sigma_li"], 0.0, rho, k["pore_transport"], n_e)
+            sig_li = phase_property(xi, k["sigma_li"], 0.0, rho, k["pore_transport"], n_e, c_e)
             self._electronic_residual = fem.form(sig_li * ufl.inner(grad(phi), grad(q)) * jac * dx)
         # charge (current in units F C_s l0/t0)
         F_phi = sig * ufl.inner(grad(phi), grad(q)) * jac * dx + xi_rate * q * jac * dx

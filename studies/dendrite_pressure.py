@@ -62,6 +62,13 @@ Choices made here (all config fields; "assumed" = no literature value):
   (:meth:`PhaseFieldDendrite.electronic_current`) AND a cluster of electron-conducting cells
   (xi > conducting_xi) joins anode and counter (a dead island touching the counter electrode
   carries its current electronically but shorts nothing). (b) comes before (a).
+* Series resistance (``series_resistance``, 0 = ideal by default; the fingers config: 0.1 ohm cm^2,
+  assumed for leads and the collector contact) between the source and the anode collector. Until
+  the short it costs i R_s (~10 mV at 1000 A/m^2); after it, it caps the current at V/R_s = 3.5e4
+  A/m^2, so the run can follow the short for ``time_after_short`` and :func:`short_behaviour`
+  tells whether it holds (hard: the electronic current stays near its peak) or opens again (soft:
+  it falls below half of its peak). With an ideal collector nothing bounds the current through a
+  Li bridge, and the step collapses to ~1 ms right after the short.
 * Scaled-down default: a 60 x 40 um cell (Li 8 um + SE 52 um), interface width 1.5 um (2x the
   Chen value: kappa x 4), mesh 0.4 um near pores and 0.8 um elsewhere, 700 s (every pressure
   shorts within it); the full 1000 x 500 um, 500 s case at the native interface width is
@@ -245,6 +252,8 @@ class Config:
     pore_transport_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
                                               doc="pore Li+ conductivity/diffusivity as a fraction of the SE (assumed)")
     conduction_exponent: float = quantity(1.0, "dimensionless", doc="sigma_e uses h(xi)**n (1: Chen 2015)")
+    conduction_threshold: float = quantity(0.0, "dimensionless", "nonnegative",
+                                           doc="xi below which the Li phase conducts nothing (0: Chen 2015)")
     curvature_fraction: float = quantity(PhaseFieldParameters.curvature_fraction, "dimensionless",
                                          "closed_unit_interval",
                                          doc="share of the Allen-Cahn curvature flow kept (1: Chen 2015)")
@@ -292,6 +301,7 @@ class Config:
                                 pore_transport_fraction=self.pore_transport_fraction,
                                 li_youngs_modulus=self.li_youngs_modulus, misfit_relaxation=self.misfit_relaxation,
                                 conduction_exponent=self.conduction_exponent,
+                                conduction_threshold=self.conduction_threshold,
                                 curvature_fraction=self.curvature_fraction,
                                 reaction_constant=self.reaction_constant)
         return p.with_consistent_transport() if self.consistent_transport else p
@@ -683,6 +693,8 @@ def plot_case(cfg: Config, rows: list[dict], snaps: dict, path: Path) -> None:
                 label="electronic (leakage) part")
     ax.semilogy(t, [max(r["plating_current"] / cfg.height, 1e-30) for r in rows[1:]], "--", label="plating")
     _floor(ax, [r["leakage_current_density"] for r in rows[1:]])
+    if cfg.series_resistance > 0:
+        ax.axhline(abs(cfg.voltage) / cfg.series_resistance, color="0.5", ls="--", lw=0.8, label="V/R$_s$ (full short)")
     ax.set_xlabel("t (s)")
     ax.set_ylabel("current density (A/m$^2$)")
     ax.legend(fontsize=7)
@@ -788,6 +800,9 @@ def compare(root: Path, out: Path | None = None) -> Path:
         st = c["results"].get("short_time_s")
         if st is not None:
             ax.axvline(st, color=line.get_color(), ls=":", lw=0.8)
+        limit = c["results"].get("hard_short_limit_A_m2")
+        if limit:
+            ax.axhline(limit, color="0.5", ls="--", lw=0.8)
         ax3.plot(t, [r["li_grown_volume"] * 1e12 for r in rows], color=line.get_color(), label=label)
         ax3.plot(t, [r["dead_volume"] * 1e12 for r in rows], ":", color=line.get_color())
         ax2.plot(t, [r["pressure_li_peak"] / 1e6 for r in rows], color=line.get_color(), label=f"{label} peak")
@@ -801,7 +816,8 @@ def compare(root: Path, out: Path | None = None) -> Path:
     ax.set_xlabel("t (s)")
     ax.set_ylabel("current density at the counter electrode (A/m$^2$)")
     ax.legend(fontsize=8)
-    ax.set_title("counter-electrode current (solid) and its electronic part (dotted)", fontsize=9)
+    ax.set_title("counter-electrode current (solid), its electronic part (dotted);\n"
+                 "grey dashed: V/R$_s$, a full short behind the series resistance", fontsize=9)
     ax2.set_xlabel("t (s)")
     ax2.set_ylabel("hydrostatic pressure in the grown Li (MPa)")
     ax2.legend(fontsize=7)

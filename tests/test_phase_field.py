@@ -55,7 +55,7 @@ def test_parameters_are_validated():
     assert q.migration_conductivity == pytest.approx(q.electrolyte_conductivity, rel=1e-12)
     assert q.electrolyte_diffusivity == pytest.approx(5.33e-11, rel=1e-3)
     for name, bad in (("pore_transport_fraction", 0.0), ("misfit_relaxation", 1.5), ("conduction_exponent", 0.5),
-                      ("curvature_fraction", -0.1)):
+                      ("curvature_fraction", -0.1), ("conduction_threshold", 0.5)):
         with pytest.raises(PhaseFieldError, match=name):
             PhaseFieldParameters(**{name: bad})
     # the xi above which the diffuse phase conducts electrons better than the SE conducts ions
@@ -727,6 +727,33 @@ def test_dead_li_and_short_detection():
     assert (wired.clusters, wired.dead_clusters, wired.shorted, wired.dead_volume) == (1, 0, True, 0.0)
     # volumes still count only xi > 1/2: the layer and the disc, not the bar
     assert wired.attached_volume == pytest.approx(3 * UM * 10 * UM + math.pi * (2 * UM) ** 2, rel=0.05)
+    # above a conduction threshold of 0.3 the bar carries no electrons: the disc is cut off
+    cut = _clusters(MPI.COMM_WORLD, 0.2, through=PhaseFieldParameters(conduction_threshold=0.3).conducting_xi())
+    assert (cut.dead_clusters, cut.shorted) == (1, False)
+    assert cut.dead_volume == pytest.approx(math.pi * (2 * UM) ** 2, rel=0.05)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.2])
+def test_conduction_threshold_cuts_the_diffuse_tail(threshold):
+    """A strip of uniform diffuse Li, xi = 0.15, between the anode (behind R_s) and the counter
+    electrode, frozen (no reaction, L_sigma tiny): the electron current is V/(R_s + L/sigma_e) with
+    sigma_e = h sigma_Li + (1 - h) sigma_e,SE, h = h(0.15) = 2.7e-2 (a metal-like 2.7e5 S/m), and
+    above a conduction threshold of 0.2 only the SE's own 3.2e-7 S/m: xi = 0.15 is interface tail,
+    not metal. conducting_xi moves above the threshold."""
+    comm = MPI.COMM_WORLD
+    L, w, voltage, rs, xi = 10 * UM, 0.5 * UM, -0.35, 1e-5, 0.15
+    tm = build_strip(comm, L, w, 16, 1)
+    p = PhaseFieldParameters(reaction_constant=0.0, interface_mobility=1e-20, conduction_threshold=threshold)
+    pf = PhaseFieldDendrite(tm, p, anode=("strip_left",), counter=("strip_right",), voltage=voltage,
+                            initial_xi=xi, electrolyte="single_ion", series_resistance=rs,
+                            prefix=f"pf_threshold{int(10 * threshold)}_")
+    pf.step(1e-3)
+    row = pf.accept()
+    h = 0.0 if threshold else xi**3 * (6 * xi**2 - 15 * xi + 10)
+    sigma = h * p.li_conductivity + (1 - h) * p.electrolyte_electronic_conductivity
+    assert row["electronic_current"] / w == pytest.approx(-voltage / (rs + L / sigma), rel=1e-6)
+    assert threshold < p.conducting_xi() < threshold + 0.01
+    pf.close()
 
 
 @pytest.mark.parametrize("series", [0.0, 1e-5])
