@@ -607,7 +607,11 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
     limit = abs(cfg.voltage) / cfg.series_resistance if cfg.series_resistance > 0 else None
     out = {"hard_short_limit_A_m2": limit, "short_openings": 0, "short_kind": None,
            "electronic_after_short_min_A_m2": None, "electronic_after_short_max_A_m2": None,
-           "time_after_short_s": 0.0}
+           "time_after_short_s": 0.0, "collector_potential_final_V": rows[-1].get("anode_potential"),
+           "cell_resistance_final_ohm_cm2": None}
+    last = rows[-1]
+    if last.get("anode_current"):  # what the source sees beyond R_s: after a short, mostly the bridge
+        out["cell_resistance_final_ohm_cm2"] = last["anode_potential"] / (last["anode_current"] / cfg.height) * 1e4
     if short_t is None:
         return out
     after = np.array([r["electronic_current_density"] for r in rows if r["t"] >= short_t])

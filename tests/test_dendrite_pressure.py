@@ -141,6 +141,7 @@ def test_series_resistance_caps_a_forced_short():
     assert -rows[-1]["anode_current"] / cfg.height == pytest.approx(3.5e4, rel=1e-3)
     assert res["electronic_final_A_m2"] == pytest.approx(3.5e4, rel=1e-2)
     assert abs(rows[-1]["anode_potential"]) < 1e-3  # the applied 0.35 V drops across R_s
+    assert 0 < res["cell_resistance_final_ohm_cm2"] < 1e-4  # the bridge: metal
     assert res["short_kind"] == "hard" and res["short_openings"] == 0
 
 
