@@ -123,8 +123,8 @@ it is what limits the current, to ~V/R_s (the bridge itself has ~1e-12 ohm m^2),
 go on past the short and show whether the bridge holds. With an ideal collector the bridge current
 is bounded by nothing and the step collapses. The metal then floats away from V (to ~0 V after a
 short): the potential unknowns are re-referenced to the collector potential after every accepted
-step, and a step whose line search stalls at the residual's round-off floor (~50 eps sigma_Li^ |psi|)
-is accepted.
+step, and a step that stalls at the residual's round-off floor (~50 eps sigma_Li^ |psi_e|) is
+accepted.
 """
 
 from __future__ import annotations
@@ -878,9 +878,8 @@ class PhaseFieldDendrite:
         self.counters["newton"] += self.iterations
         self.counters["krylov"] += snes.getLinearSolveIterations()
         reason = snes.getConvergedReason()
-        if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINE_SEARCH and self._series is not None \
-                and snes.getFunctionNorm() < self._round_off_floor():
-            reason = 1  # at the round-off floor: the line search cannot decrease it further
+        if reason < 0 and self._series is not None and snes.getFunctionNorm() < self._round_off_floor():
+            reason = 1  # at the round-off floor: neither the line search nor more iterations lower it
         finite = self.tm.comm.allreduce(bool(np.all(np.isfinite(self.w.x.array))), op=MPI.LAND)
         if reason <= 0 or not finite:
             raise PhaseFieldDivergedError(f"phase field: Newton failed at t = {self.t + dt:.6g} s (dt = {dt:.3g} s, "
