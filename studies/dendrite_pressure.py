@@ -598,10 +598,14 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
 
 
 def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dict:
-    """How the electronic (leakage) current behaves from the first short on. A hard short holds: the
-    current jumps and stays near its peak. A soft short opens again: the Li bridge dissolves, the
-    electronic current falls below half of its peak so far (``short_openings`` counts the falls,
-    each after it had risen above half again) and the cell plates on until the next contact.
+    """How the electronic (leakage) current behaves from the first short on (``short_kind``):
+    * "soft": the short opens again: the Li bridge dissolves, the electronic current falls below
+      half of its peak so far (``short_openings`` counts the falls, each after it had risen above
+      half again), and the cell plates on until the next contact;
+    * "partial": it holds, but the bridge is resistive: the current ends below 90 % of V/R_s, the
+      full short behind the series resistance (the bridge has more than R_s/9, and the cell keeps
+      more than a tenth of the applied voltage);
+    * "hard": it holds at 90 % of V/R_s or more (without a series resistance: whenever it holds).
     ``series_resistance`` > 0 caps a full short at V/R_s (``hard_short_limit_A_m2``): without it the
     current through the bridge is limited by nothing and the step collapses after the short."""
     limit = abs(cfg.voltage) / cfg.series_resistance if cfg.series_resistance > 0 else None
@@ -610,7 +614,8 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
            "time_after_short_s": 0.0, "collector_potential_final_V": rows[-1].get("anode_potential"),
            "cell_resistance_final_ohm_cm2": None}
     last = rows[-1]
-    if last.get("anode_current"):  # what the source sees beyond R_s: after a short, mostly the bridge
+    if last.get("anode_current") and last.get("anode_potential") is not None:
+        # what the source sees beyond R_s: after a short, mostly the bridge
         out["cell_resistance_final_ohm_cm2"] = last["anode_potential"] / (last["anode_current"] / cfg.height) * 1e4
     if short_t is None:
         return out
@@ -618,7 +623,8 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
     peak = np.maximum.accumulate(after)
     low = after < 0.5 * peak
     openings = int(np.count_nonzero(low[1:] & ~low[:-1]))  # high -> low transitions
-    out.update(short_openings=openings, short_kind="soft" if openings else "hard",
+    kind = "soft" if openings else "partial" if limit and after[-1] < 0.9 * limit else "hard"
+    out.update(short_openings=openings, short_kind=kind,
                electronic_after_short_min_A_m2=float(after.min()),
                electronic_after_short_max_A_m2=float(after.max()), time_after_short_s=rows[-1]["t"] - short_t)
     return out
@@ -728,8 +734,14 @@ def load_case(folder: Path) -> dict:
     times = data["times"]
     snaps = {float(t): {k: data[f"{k}_{i}"] for k in ("x", "y", "xi", "pressure", "volumetric_strain", "solid")}
              for i, t in enumerate(times)}
-    return {"manifest": manifest, "rows": rows, "snaps": snaps, "results": manifest.get("results", {}),
-            "pressure": manifest["config_si"]["external_pressure"], "folder": folder}
+    names = {f.name for f in dataclasses.fields(Config)}
+    cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in manifest["config_si"].items()
+                    if k in names})
+    results = manifest.get("results", {})
+    # the short's behaviour from the history, so that cases run before a change of the criteria compare alike
+    results = {**results, **short_behaviour(cfg, rows, results.get("short_time_s"))}
+    return {"manifest": manifest, "rows": rows, "snaps": snaps, "results": results,
+            "pressure": cfg.external_pressure, "folder": folder}
 
 
 def _num(v: str):
