@@ -66,9 +66,10 @@ Choices made here (all config fields; "assumed" = no literature value):
   assumed for leads and the collector contact) between the source and the anode collector. Until
   the short it costs i R_s (~10 mV at 1000 A/m^2); after it, it caps the current at V/R_s = 3.5e4
   A/m^2, so the run can follow the short for ``time_after_short`` and :func:`short_behaviour`
-  tells whether it holds (hard: the electronic current stays near its peak) or opens again (soft:
-  it falls below half of its peak). With an ideal collector nothing bounds the current through a
-  Li bridge, and the step collapses to ~1 ms right after the short.
+  tells whether it holds at the full level (hard), holds through a resistive bridge (partial) or
+  opens again (soft: the electronic current falls below half of its peak). With an ideal collector
+  nothing bounds the current through a Li bridge, and the step collapses to ~1 ms right after the
+  short.
 * Scaled-down default: a 60 x 40 um cell (Li 8 um + SE 52 um), interface width 1.5 um (2x the
   Chen value: kappa x 4), mesh 0.4 um near pores and 0.8 um elsewhere, 700 s (every pressure
   shorts within it); the full 1000 x 500 um, 500 s case at the native interface width is
@@ -300,6 +301,8 @@ class Config:
             raise ValueError(f"protrusions must be >= 0, got {self.protrusions}")
         if not 0 < self.li_threshold < 1:
             raise ValueError(f"li_threshold must lie in (0, 1), got {self.li_threshold}")
+        if not 0 <= self.conduction_threshold < 0.5:
+            raise ValueError(f"conduction_threshold must lie in [0, 0.5), got {self.conduction_threshold}")
         if self.steps_after_short < 0:
             raise ValueError(f"steps_after_short must be >= 0, got {self.steps_after_short}")
         if self.dt0 > self.dt_max:

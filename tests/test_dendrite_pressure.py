@@ -47,6 +47,12 @@ def test_config_is_validated():
         parse(dp.Config, {**TINY, "snapshot_times": ["1 s"]})
     with pytest.raises(ConfigError, match="external_pressure"):
         parse(dp.Config, {**TINY, "external_pressure": "-1 MPa"})
+    with pytest.raises(ConfigError, match="series_resistance"):
+        parse(dp.Config, {**TINY, "series_resistance": "-0.1 ohm*cm^2"})
+    with pytest.raises(ConfigError, match="series_resistance"):
+        parse(dp.Config, {**TINY, "series_resistance": "0.1 V"})
+    with pytest.raises(ConfigError, match="conduction_threshold"):
+        parse(dp.Config, {**TINY, "conduction_threshold": 0.6})
     configs = Path(dp.__file__).parent / "configs"
     for name in ("dendrite_pressure.toml", "dendrite_pressure_full.toml", "dendrite_pressure_fingers.toml"):
         raw = load_toml(configs / name)
