@@ -96,6 +96,11 @@ not branched fingers. Pores hardly conduct, so the front wraps around them and f
   mean at the end 1.5 / 5.4 / 9.2 MPa (SE 0.1 / 4.2 / 8.6 MPa). The peaks sit where Li fills a
   pore, and they fluctuate as it does.
 * No dead Li at any pressure, and no fluctuating leakage at 10 MPa.
+* Behind R_s = 0.1 ohm cm^2, followed 30 s past the short (exploration, t_end 760 s): the electronic
+  leakage sets in (> 100 A/m^2) at 384 / 531 / 678 s. 30 s later it carries 33 / 24 / 19 % of V/R_s,
+  still rising (partial shorts through the front's diffuse edge; the collector keeps -0.23 / -0.27 /
+  -0.28 V). At 10 MPa the edge stays below the "wired" criterion (xi > 1.3e-3 at cell midpoints),
+  so no short is flagged.
 
 Nernst-Planck electrolyte (the default until 2026-11-21): ``electrolyte = "nernst_planck"``,
 ``deposition_strain = 0.02``, ``pore_transport_fraction = 1``, ``conduction_exponent = 8``,
