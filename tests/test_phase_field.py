@@ -350,7 +350,8 @@ def test_series_resistance_divides_the_voltage(electrolyte):
 
 @pytest.mark.parametrize("comm", [MPI.COMM_WORLD])
 def test_single_ion_front_behind_a_series_resistance(comm):
-    """The quasi-steady single-ion front of the test above, fed through R_s = 0.1 ohm cm^2: the
+    """The quasi-steady single-ion front of test_single_ion_front_balances_butler_volmer_and_ohmic_drop,
+    fed through R_s = 0.1 ohm cm^2: the
     metal floats to V + i R_s (i the plating current density), and the front grows at the speed
     whose Butler-Volmer current equals the ohmic Li+ current from that potential,
     F C_s v(eta) = sigma_SE (eta - V - i R_s)/(L - x_f). Measured (n = 128, -0.35 V, 4 s, x_f =
