@@ -351,9 +351,9 @@ def test_series_resistance_divides_the_voltage(electrolyte):
 @pytest.mark.parametrize("comm", [MPI.COMM_WORLD])
 def test_single_ion_front_behind_a_series_resistance(comm):
     """The quasi-steady single-ion front of test_single_ion_front_balances_butler_volmer_and_ohmic_drop,
-    fed through R_s = 0.1 ohm cm^2: the
-    metal floats to V + i R_s (i the plating current density), and the front grows at the speed
-    whose Butler-Volmer current equals the ohmic Li+ current from that potential,
+    fed through R_s = 0.1 ohm cm^2: the metal floats to V + i R_s (i the plating current density),
+    and the front grows at the speed whose Butler-Volmer current equals the ohmic Li+ current from
+    that potential,
     F C_s v(eta) = sigma_SE (eta - V - i R_s)/(L - x_f). Measured (n = 128, -0.35 V, 4 s, x_f =
     6.2 um): closed form to 5.6e-3, the metal 22 mV above V, plating 0.87x that of the ideal collector."""
     L, w, voltage, rs = 16 * UM, 0.5 * UM, -0.35, 1e-5
