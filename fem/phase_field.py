@@ -143,7 +143,7 @@ import ufl
 from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
-from ssbx.fem.boundary import FixedComponent, NormalPressure, compiled_integral, measure, residual_on_facets
+from ssbx.fem.boundary import FixedComponent, NormalPressure, compiled_integral, integrate, measure, residual_on_facets
 from ssbx.fem.connectivity import LiConnectivity, cell_volumes, li_connectivity
 from ssbx.fem.elasticity import IsotropicElastic, stress
 from ssbx.fem.materials import FARADAY, GAS_CONSTANT, LIBRARY
@@ -695,8 +695,7 @@ class PhaseFieldDendrite:
             # current (A; plane A/m) into the metal through R_s
             self._series = compiled_integral(tm, vt * drop / series_resistance, facets=self.anode,
                                              degree=quadrature_degree)
-            self._anode_area = compiled_integral(tm, fem.Constant(msh, default_scalar_type(1.0)),
-                                                 facets=self.anode)()
+            self._anode_area = integrate(tm, fem.Constant(msh, default_scalar_type(1.0)), facets=self.anode)
         F = F_xi + F_c + F_phi
         if mechanics:
             F += ufl.inner(sigma, kinematics.strain(l0 * vu, tm.kind, msh)) * jac * dx
@@ -902,7 +901,7 @@ class PhaseFieldDendrite:
             self._counter_charge += row["leakage_current"] * dt
         if self.anode:
             row["anode_current"] = self.anode_current()
-            row["anode_potential"] = self.anode_potential()
+            row["anode_potential"] = self._collector_potential(row["anode_current"])
         row["li_volume"] = self.li_volume()
         row["plated_charge"] = self._plated_charge
         row["counter_charge"] = self._counter_charge
@@ -1092,9 +1091,13 @@ class PhaseFieldDendrite:
         """The electron potential of the metal at the collector (V; its facet mean): the applied
         voltage with an ideal collector; with a series resistance, less the drop across it (after
         a short most of the applied voltage drops there)."""
+        return self._collector_potential(self.anode_current())
+
+    def _collector_potential(self, current: float) -> float:
+        """:meth:`anode_potential` given the :meth:`anode_current` (A; plane A/m)."""
         if self._series is None:
             return float(self.voltage.value)
-        return float(self.voltage.value) - self.anode_current() * self.series_resistance / self._anode_area
+        return float(self.voltage.value) - current * self.series_resistance / self._anode_area
 
     def leakage_current(self) -> float:
         """Current entering at the counter electrode (A; plane A/m): the ionic current drawn from it

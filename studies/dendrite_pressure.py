@@ -306,8 +306,6 @@ class Config:
             raise ValueError(f"protrusions must be >= 0, got {self.protrusions}")
         if not 0 < self.li_threshold < 1:
             raise ValueError(f"li_threshold must lie in (0, 1), got {self.li_threshold}")
-        if not 0 <= self.conduction_threshold < 0.5:
-            raise ValueError(f"conduction_threshold must lie in [0, 0.5), got {self.conduction_threshold}")
         if self.steps_after_short < 0:
             raise ValueError(f"steps_after_short must be >= 0, got {self.steps_after_short}")
         if self.dt0 > self.dt_max:
@@ -321,6 +319,7 @@ class Config:
             raise ValueError(f"protrusion_margin ({self.protrusion_margin}) must be below half the height")
         if any(t > self.t_end for t in self.snapshot_times):
             raise ValueError(f"snapshot_times must not exceed t_end ({self.t_end} s)")
+        self.parameters()  # the phase-field parameters' own checks, before any mesh
 
     def parameters(self) -> PhaseFieldParameters:
         """Chen 2015 parameters with this study's interface width, eps0, pore fraction, transport."""
@@ -639,11 +638,11 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
     ``series_resistance`` > 0 caps a full short at V/R_s (``hard_short_limit_A_m2``): without it the
     current through the bridge is limited by nothing and the step collapses after the short."""
     limit = abs(cfg.voltage) / cfg.series_resistance if cfg.series_resistance > 0 else None
+    last = rows[-1]
     out = {"hard_short_limit_A_m2": limit, "short_openings": 0, "short_kind": None,
            "electronic_after_short_min_A_m2": None, "electronic_after_short_max_A_m2": None,
-           "time_after_short_s": 0.0, "collector_potential_final_V": rows[-1].get("anode_potential"),
+           "time_after_short_s": 0.0, "collector_potential_final_V": last.get("anode_potential"),
            "cell_resistance_final_ohm_cm2": None}
-    last = rows[-1]
     if last.get("anode_current") and last.get("anode_potential") is not None:
         # what the source sees beyond R_s: after a short, mostly the bridge
         out["cell_resistance_final_ohm_cm2"] = last["anode_potential"] / (last["anode_current"] / cfg.height) * 1e4
@@ -656,7 +655,7 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
     kind = "soft" if openings else "partial" if limit and after.max() < 0.9 * limit else "hard"
     out.update(short_openings=openings, short_kind=kind,
                electronic_after_short_min_A_m2=float(after.min()),
-               electronic_after_short_max_A_m2=float(after.max()), time_after_short_s=rows[-1]["t"] - short_t)
+               electronic_after_short_max_A_m2=float(after.max()), time_after_short_s=last["t"] - short_t)
     return out
 
 
