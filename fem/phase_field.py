@@ -145,6 +145,13 @@ from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure, compiled_integral, integrate, measure, residual_on_facets
 from ssbx.fem.connectivity import LiConnectivity, cell_volumes, li_connectivity
+from ssbx.fem.diffuse_interface import (
+    LENGTH_SCALE,
+    TIME_SCALE,
+    double_well_slope,
+    interpolation,
+    interpolation_slope,
+)
 from ssbx.fem.elasticity import IsotropicElastic, stress
 from ssbx.fem.materials import FARADAY, GAS_CONSTANT, LIBRARY
 from ssbx.fem.solvers import keep_factor_options, release, solver_options
@@ -155,8 +162,6 @@ from ssbx.log import get_logger
 
 log = get_logger(__name__)
 
-LENGTH_SCALE = 1e-6  # l0 (m)
-TIME_SCALE = 1.0  # t0 (s)
 FIELDS = ("xi", "concentration", "potential", "displacement")
 # single-ion conductor: the second slot holds the electron potential instead of c~ (see the docstring)
 SINGLE_ION_FIELDS = ("xi", "electronic_potential", "potential", "displacement")
@@ -388,21 +393,6 @@ class Sources:
 # ------------------------------------------------------------------------------------------------
 
 
-def interpolation(xi):
-    """h(xi) = xi^3 (6 xi^2 - 15 xi + 10): h(0) = 0, h(1) = 1, h' = h'' = 0 at both ends."""
-    return xi**3 * (6 * xi**2 - 15 * xi + 10)
-
-
-def interpolation_slope(xi):
-    """h'(xi) = 30 xi^2 (1 - xi)^2."""
-    return 30 * xi**2 * (1 - xi) ** 2
-
-
-def double_well_slope(xi):
-    """g'(xi)/W = 2 xi (1 - xi)(1 - 2 xi) for g = W xi^2 (1 - xi)^2."""
-    return 2 * xi * (1 - xi) * (1 - 2 * xi)
-
-
 def curvature_term(xi, v, grad, width):
     """Weak form of |grad xi| div(n) v, n = grad xi/|grad xi|: the mean-curvature part of lap(xi)
     (lap xi = d^2 xi/dn^2 + |grad xi| div n). |grad xi| is taken from the equilibrium profile,
@@ -443,11 +433,25 @@ def elastic_terms(eps, xi, solid_fraction, li: tuple, se: tuple, eigenstrain, po
     lam = h * li[0] + (1 - h) * other * se[0]
     mu = h * li[1] + (1 - h) * other * se[1]
     dlam, dmu = hp * (li[0] - other * se[0]), hp * (li[1] - other * se[1])
-    identity = ufl.Identity(3)
-    e = eps - (1 - relaxation) * eigenstrain * (h - interpolation(stress_free_xi)) * identity
+    e = _elastic_strain(eps, xi, eigenstrain, stress_free_xi, relaxation)
     sigma = stress(e, lam, mu)
     drive = 0.5 * dlam * ufl.tr(e) ** 2 + dmu * ufl.inner(e, e) - eigenstrain * hp * ufl.tr(sigma)
     return sigma, drive
+
+
+def _elastic_strain(eps, xi, eigenstrain, stress_free_xi, relaxation):
+    """eps - (1 - r) eps0 [h(xi) - h(xi_ref)] I: the strain the stiffness acts on."""
+    return eps - (1 - relaxation) * eigenstrain * (interpolation(xi) - interpolation(stress_free_xi)) * ufl.Identity(3)
+
+
+def pore_driving_force(eps, xi, se: tuple, eigenstrain, pore_fraction, stress_free_xi=0.0, relaxation=0.0):
+    """d f_el/d rho at fixed strain, (1 - h)(1 - delta) [lambda_SE tr(e)^2/2 + mu_SE e : e] >= 0 (the
+    stiffness is h C_Li + (1 - h) [rho + (1 - rho) delta] C_SE; arguments as in
+    :func:`elastic_terms`): the elastic part of the pore field's chemical potential. For a body in
+    equilibrium under fixed loads it is the change of the potential energy per unit rho; solid
+    leaves strained regions, pores move into them (stress-driven pore migration)."""
+    e = _elastic_strain(eps, xi, eigenstrain, stress_free_xi, relaxation)
+    return (1 - interpolation(xi)) * (1 - pore_fraction) * (0.5 * se[0] * ufl.tr(e) ** 2 + se[1] * ufl.inner(e, e))
 
 
 def scaled_groups(p: PhaseFieldParameters) -> dict[str, float]:
