@@ -116,7 +116,7 @@ def _mms_errors(comm):
         X, Y = math.pi * x[0] / Lm, math.pi * x[1] / Lm
         # cos(pi x/L) cos(pi y/L) modes: zero normal derivative on the closed boundary
 
-        def exact(time):
+        def exact(time, X=X, Y=Y):
             return 0.5 + 0.3 * ufl.cos(X) * ufl.cos(Y) * (1 + time) + 0.1 * ufl.cos(2 * X)
 
         m = 0.6 + 0.4 * ufl.sin(X) ** 2  # mobility factor
