@@ -3,9 +3,9 @@
 What is solved (DESIGN.md M4; Chen et al., J. Power Sources 300 (2015) 376, "Modulation of
 dendritic patterns during electrodeposition: a nonlinear phase-field model"). Fields: the Li
 order parameter xi (1 in Li metal, 0 in the electrolyte), the normalised Li+ concentration
-c~ = c/c0, one electric potential phi (V) and the displacement u (m); a static solid fraction
-rho (1 in the SE, 0 in pores) is given. With h(xi) = xi^3 (6 xi^2 - 15 xi + 10) and
-g(xi) = W xi^2 (1 - xi)^2:
+c~ = c/c0, one electric potential phi (V) and the displacement u (m); the solid fraction rho
+(1 in the SE, 0 in pores) is given, static, or evolves by Cahn-Hilliard (``pore_evolution``,
+below). With h(xi) = xi^3 (6 xi^2 - 15 xi + 10) and g(xi) = W xi^2 (1 - xi)^2:
 
     d xi/dt = -L_sigma [g'(xi) - kappa lap(xi) + d f_el/d xi]
               - L_eta h'(xi) {exp[(1 - alpha) F eta/RT] - c~ exp[-alpha F eta/RT]}
@@ -115,6 +115,14 @@ elsewhere by :class:`FixedField`. Mechanics (optional) takes the
 :class:`ssbx.fem.boundary.FixedComponent` / :class:`ssbx.fem.boundary.NormalPressure` specs.
 Dead Li and shorts: :meth:`PhaseFieldDendrite.connectivity` (:mod:`ssbx.fem.connectivity`).
 
+Evolving pores (``pore_evolution``: :class:`ssbx.fem.pore_evolution.PoreEvolutionParameters`; static
+rho by default). rho then follows Cahn-Hilliard (:mod:`ssbx.fem.pore_evolution`), conserving the SE
+volume, with the mobility factor 1 - h(xi) (the framework does not move under Li metal) and, with
+mechanics, the elastic driving force d f_el/d rho (:func:`pore_driving_force`): pores move into
+strained regions. Staggered: after the coupled step, rho is advanced with the new xi and u; the
+next step's forms see it (clipped to [0, 1]: Cahn-Hilliard overshoots slightly). A rejected step
+resets both; checkpoints hold both.
+
 Series resistance (``series_resistance`` R_s, ohm m^2, 0 by default). The source applies
 ``voltage`` through R_s (leads, collector contact): on the anode facets the inward current is
 (V - phi_e)/R_s (single ion; phi in the one-potential model) instead of phi_e = V. Until a short it
@@ -154,6 +162,7 @@ from ssbx.fem.diffuse_interface import (
 )
 from ssbx.fem.elasticity import IsotropicElastic, stress
 from ssbx.fem.materials import FARADAY, GAS_CONSTANT, LIBRARY
+from ssbx.fem.pore_evolution import PoreEvolution, PoreEvolutionDivergedError, PoreEvolutionParameters
 from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.fem.timestepping import StepControl, run_adaptive
 from ssbx.geometries.tagged_mesh import TaggedMesh
@@ -500,8 +509,9 @@ class PhaseFieldDendrite:
     voltage in the Li and linear across the SE to 0 at the counter electrode; from the anode voltage
     everywhere, or from 0 everywhere, the first Newton step stalls in one cell or the other).
     ``solid_fraction`` rho: None (all solid), a number, a UFL expression or a Function (e.g. DG0 from
-    :func:`ssbx.fem.elasticity.cellwise` with 0 in the "pore" cells). ``mechanics``: solve for u
-    (then ``fixed_displacements`` and ``pressures`` apply); ``stress_free_xi``: xi of the
+    :func:`ssbx.fem.elasticity.cellwise` with 0 in the "pore" cells); with ``pore_evolution`` it is
+    the initial rho (a DG0 marker is averaged onto the vertices) and :attr:`pores` evolves it.
+    ``mechanics``: solve for u (then ``fixed_displacements`` and ``pressures`` apply); ``stress_free_xi``: xi of the
     stress-free state (number, callable or UFL expression, frozen at construction), e.g. the
     initial xi so that only newly deposited Li carries the deposition eigenstrain. ``time``: the
     clock (a Constant, s) to share with time-dependent boundary values and sources.
@@ -523,7 +533,7 @@ class PhaseFieldDendrite:
                  sources: Sources = Sources(), max_xi_change: float = 0.5, prefix: str = "phase_field_",
                  solver: str = "newton_direct", solver_overrides: dict | None = None,
                  time: fem.Constant | None = None, quadrature_degree: int = 4, electrolyte: str = "nernst_planck",
-                 series_resistance: float = 0.0):
+                 series_resistance: float = 0.0, pore_evolution: PoreEvolutionParameters | None = None):
         if electrolyte not in ELECTROLYTES:
             raise PhaseFieldError(f"electrolyte must be one of {ELECTROLYTES}, got {electrolyte!r}")
         self.electrolyte = electrolyte
@@ -598,8 +608,6 @@ class PhaseFieldDendrite:
             self._phi_ref = fem.Constant(msh, default_scalar_type(float(self.voltage.value)))
         else:
             self._phi_ref = self.voltage if self.anode else fem.Constant(msh, default_scalar_type(0.0))
-        self.solid_fraction = 1.0 if solid_fraction is None else solid_fraction
-        rho = self.solid_fraction
         self._spaces = []  # (V_i, dofs of W holding V_i's dofs, block-expanded), per field
         for i in range(len(parts)):
             V, maps = self.W.sub(i).collapse()
@@ -644,6 +652,19 @@ class PhaseFieldDendrite:
                 V0 = self._spaces[0][0]
                 self.stress_free_xi = xi_ref = fem.Function(V0, name="stress_free_xi")
                 self._interpolate(xi_ref, stress_free_xi, "stress_free_xi")
+        rho = 1.0 if solid_fraction is None else solid_fraction
+        self.pores = None
+        if pore_evolution is not None:
+            # staggered: this step's xi and u drive rho, which the next step's forms see
+            pore_drive = W * pore_driving_force(eps, xi, (k["lambda_se"], k["mu_se"]), k["eigenstrain"], k["pore"],
+                                                xi_ref, k["relaxation"]) if mechanics else None
+            self.pores = PoreEvolution(tm, pore_evolution, rho, mobility_factor=1 - interpolation(xi),
+                                       driving_force=pore_drive, quadrature_degree=quadrature_degree,
+                                       prefix=f"{prefix}pores_")
+            # Cahn-Hilliard overshoots [0, 1] slightly; a negative stiffness or conductivity must not follow
+            rho = ufl.min_value(ufl.max_value(self.pores.solid_fraction("old"), 0.0), 1.0)
+        self.solid_fraction = rho
+        if mechanics:
             sigma, f_el = elastic_terms(eps, xi, rho, (k["lambda_li"], k["mu_li"]), (k["lambda_se"], k["mu_se"]),
                                         k["eigenstrain"], k["pore"], xi_ref, k["relaxation"])
             self._stress = sigma  # units of W
@@ -846,6 +867,8 @@ class PhaseFieldDendrite:
     def close(self) -> None:
         """Free the solver's PETSc objects (collective: call on every rank at the same point)."""
         release(self.problem)
+        if self.pores is not None:
+            self.pores.close()
 
     # -- time stepping ---------------------------------------------------------------------------------
     def step(self, dt: float) -> int:
@@ -891,6 +914,11 @@ class PhaseFieldDendrite:
         if change > self.max_xi_change:
             raise PhaseFieldDivergedError(f"phase field: xi changed by {change:.3g} > max_xi_change "
                                           f"{self.max_xi_change} at t = {self.t + dt:.6g} s (dt = {dt:.3g} s)")
+        if self.pores is not None:
+            try:
+                self.pores.step(dt)
+            except PoreEvolutionDivergedError as e:
+                raise PhaseFieldDivergedError(f"phase field: {e} at t = {self.t + dt:.6g} s") from e
         return self.iterations
 
     def accept(self) -> dict:
@@ -907,6 +935,9 @@ class PhaseFieldDendrite:
             row["anode_current"] = self.anode_current()
             row["anode_potential"] = self._collector_potential(row["anode_current"])
         row["li_volume"] = self.li_volume()
+        if self.pores is not None:
+            row["solid_volume"] = self.pores.solid_volume()
+            self.pores.accept()
         row["plated_charge"] = self._plated_charge
         row["counter_charge"] = self._counter_charge
         self.t += dt
@@ -944,6 +975,8 @@ class PhaseFieldDendrite:
     def reject(self) -> None:
         """Return to the accepted state."""
         self.w.x.array[:] = self.w_old.x.array
+        if self.pores is not None:
+            self.pores.reject()
         self.counters["rejected"] += 1
 
     def run(self, t_end: float, control: StepControl, *, on_step: Callable[[dict], None] | None = None,
@@ -976,7 +1009,7 @@ class PhaseFieldDendrite:
         from ssbx.fem.io import save_checkpoint
 
         path = Path(directory) / f"phase_field_t{self.t:.6g}.npz"
-        save_checkpoint(path, {"state": self.w_old}, {"t": self.t, "counters": self.counters,
+        save_checkpoint(path, self._checkpointed(), {"t": self.t, "counters": self.counters,
                                                       "plated_charge": self._plated_charge,
                                                       "counter_charge": self._counter_charge,
                                                       "potential_reference": float(self._phi_ref.value)})
@@ -986,8 +1019,10 @@ class PhaseFieldDendrite:
         """Load a :meth:`checkpoint` (written on any number of ranks) as the accepted state."""
         from ssbx.fem.io import load_checkpoint
 
-        meta = load_checkpoint(Path(path), {"state": self.w_old})
+        meta = load_checkpoint(Path(path), self._checkpointed())
         self.w.x.array[:] = self.w_old.x.array
+        if self.pores is not None:
+            self.pores.reject()  # its accepted state is the checkpoint's
         self.t = float(meta["t"])
         self.time.value = self.t
         # running totals continue where the checkpointed run stopped
@@ -997,6 +1032,12 @@ class PhaseFieldDendrite:
         if self._series is not None:  # the psi unknowns are relative to it
             self._phi_ref.value = float(meta.get("potential_reference", self.voltage.value))
         return meta
+
+    def _checkpointed(self) -> dict[str, fem.Function]:
+        states = {"state": self.w_old}
+        if self.pores is not None:
+            states["pores"] = self.pores.w_old
+        return states
 
     # -- fields (SI) ----------------------------------------------------------------------------------
     def _collapsed(self, index: int, which: str = "new") -> tuple[fem.FunctionSpace, np.ndarray]:
@@ -1027,10 +1068,13 @@ class PhaseFieldDendrite:
         return f
 
     def output_functions(self) -> list[fem.Function]:
-        """P1 fields in SI (xi, concentration or electronic_potential, potential[, displacement]) and,
+        """P1 fields in SI (xi, concentration or electronic_potential, potential[, displacement][,
+        solid_fraction: with pore evolution]) and,
         with mechanics, the DG0 hydrostatic pressure (Pa), refreshed from the current state: hand them to a VTXWriter
         once and call this again before every write."""
         out = [self.field(name) for name in self.fields[: 4 if self.mechanics else 3]]
+        if self.pores is not None:
+            out.append(self.pores.rho())
         if self.mechanics:
             if "pressure" not in self._nodal:
                 self._nodal["pressure"] = fem.Function(self._dg0, name="pressure")
@@ -1152,4 +1196,4 @@ class PhaseFieldDendrite:
 __all__ = ["ELECTROLYTES", "FIELDS", "LENGTH_SCALE", "SINGLE_ION_FIELDS", "TIME_SCALE", "FixedField",
            "PhaseFieldDendrite", "PhaseFieldDivergedError",
            "PhaseFieldError", "PhaseFieldParameters", "Sources", "curvature_term", "double_well_slope", "elastic_terms",
-           "interpolation", "interpolation_slope", "lame", "phase_property", "scaled_groups"]
+           "interpolation", "interpolation_slope", "lame", "phase_property", "pore_driving_force", "scaled_groups"]
