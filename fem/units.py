@@ -25,6 +25,7 @@ SI_UNITS = {
     "conductivity": "S/m",
     "area_specific_resistance": "ohm*m^2",
     "diffusivity": "m^2/s",
+    "cahn_hilliard_mobility": "m^5/(J*s)",
     "voltage": "V",
     "energy_per_mol": "J/mol",
     "concentration": "mol/m^3",

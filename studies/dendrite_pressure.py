@@ -227,6 +227,7 @@ from ssbx.fem.boundary import FixedComponent, NormalPressure
 from ssbx.fem.elasticity import cellwise
 from ssbx.fem.io import FieldWriter, ResultDir, TimeSeries, write_csv_atomic
 from ssbx.fem.phase_field import LENGTH_SCALE, PhaseFieldDendrite, PhaseFieldParameters, interpolation
+from ssbx.fem.pore_evolution import PoreEvolutionParameters
 from ssbx.fem.timestepping import SolveDivergedError, StepControl
 from ssbx.geometries.porous import PorousSE, build_porous_se
 from ssbx.studies.config import choice, quantities, quantity
@@ -279,6 +280,10 @@ class Config:
                                     doc="pore stiffness as a fraction of the SE (assumed)")
     pore_transport_fraction: float = quantity(1e-3, "dimensionless", "unit_interval",
                                               doc="pore Li+ conductivity/diffusivity as a fraction of the SE (assumed)")
+    pore_evolution: str = choice("static", ("static", "cahn_hilliard"),
+                                 doc="pores fixed, or rho evolving by Cahn-Hilliard (conserving the SE volume)")
+    pore_mobility: float = quantity(0.0, "cahn_hilliard_mobility", "nonnegative",
+                                    doc="M of the pore field (m^5/(J s); assumed: no measured value)")
     conduction_exponent: float = quantity(1.0, "dimensionless", doc="sigma_e uses h(xi)**n (1: Chen 2015)")
     conduction_threshold: float = quantity(0.0, "dimensionless", "nonnegative",
                                            doc="xi below which the Li phase conducts nothing (0: Chen 2015)")
@@ -320,6 +325,8 @@ class Config:
         if any(t > self.t_end for t in self.snapshot_times):
             raise ValueError(f"snapshot_times must not exceed t_end ({self.t_end} s)")
         self.parameters()  # the phase-field parameters' own checks, before any mesh
+        if self.pore_evolution == "cahn_hilliard" and not self.pore_mobility > 0:
+            raise ValueError("pore_mobility must be positive with pore_evolution = 'cahn_hilliard'")
 
     def parameters(self) -> PhaseFieldParameters:
         """Chen 2015 parameters with this study's interface width, eps0, pore fraction, transport."""
@@ -334,6 +341,15 @@ class Config:
                                 curvature_fraction=self.curvature_fraction,
                                 reaction_constant=self.reaction_constant)
         return p.with_consistent_transport() if self.consistent_transport else p
+
+    def pore_parameters(self) -> PoreEvolutionParameters | None:
+        """Cahn-Hilliard parameters of the pore field (None: static pores), with the Li phase
+        field's W and kappa: pore and Li interfaces share their width."""
+        if self.pore_evolution == "static":
+            return None
+        p = self.parameters()
+        return PoreEvolutionParameters(mobility=self.pore_mobility, barrier_height=p.barrier_height,
+                                       gradient_coefficient=p.gradient_coefficient)
 
     def porous(self) -> PorousSE:
         return PorousSE(width=self.se_thickness, height=self.height, porosity=self.porosity,
@@ -375,7 +391,7 @@ def initial_xi(cfg: Config, width: float):
 class Cell:
     tm: object
     pf: PhaseFieldDendrite
-    rho: fem.Function  # 1 SE, 0 pore (DG0)
+    rho: fem.Function  # 1 SE, 0 pore (DG0): the initial pores (they may evolve: pf.solid_fraction)
     pressure: fem.Constant
 
 
@@ -397,7 +413,7 @@ def build_cell(cfg: Config, comm: MPI.Comm, prefix: str = "dendrite_pressure_") 
         initial_xi=xi0, initial_potential=phi0, solid_fraction=rho, mechanics=True, stress_free_xi=xi0,
         fixed_displacements=[FixedComponent(("li_left",), 0), FixedComponent(lateral, 1)],
         pressures=[NormalPressure(("se_right",), pressure)], max_xi_change=cfg.max_xi_change, prefix=prefix,
-        electrolyte=cfg.electrolyte, series_resistance=cfg.series_resistance)
+        electrolyte=cfg.electrolyte, series_resistance=cfg.series_resistance, pore_evolution=cfg.pore_parameters())
     return Cell(tm, pf, rho, pressure)
 
 
@@ -419,12 +435,12 @@ class Diagnostics:
         xi = ufl.split(pf.w)[0]
         u = LENGTH_SCALE * ufl.split(pf.w)[3]  # the state holds u/l0
         self.f = {name: fem.Function(V0, name=name) for name in ("xi_cell", "h_cell", "pressure_cell",
-                                                                 "volumetric_strain")}
+                                                                 "volumetric_strain", "solid")}
         pts = V0.element.interpolation_points
         self.expr = {"xi_cell": fem.Expression(xi, pts), "h_cell": fem.Expression(interpolation(xi), pts),
                      "pressure_cell": fem.Expression(pf.hydrostatic_pressure(), pts),
-                     "volumetric_strain": fem.Expression(ufl.tr(kinematics.strain(u, tm.kind, msh)), pts)}
-        self.rho = cell.rho.x.array[:n].copy()
+                     "volumetric_strain": fem.Expression(ufl.tr(kinematics.strain(u, tm.kind, msh)), pts),
+                     "solid": fem.Expression(ufl.as_ufl(pf.solid_fraction), pts)}  # 1 SE, 0 pore
         self.beyond = self.mid[:, 0] > cfg.li_thickness + 0.5 * cfg.interface_width
 
     def update(self) -> dict[str, np.ndarray]:
@@ -440,28 +456,30 @@ class Diagnostics:
 
     def measure(self) -> dict:
         a = self.update()
+        rho = a["solid"]
         li = a["xi_cell"] > self.cfg.li_threshold
         grown = li & self.beyond
         w = a["h_cell"] * self.vol * self.beyond
         weight = self._sum(w)
         mean_p = self._sum(w * a["pressure_cell"]) / weight if weight > 0 else float("nan")
         peak = self._max(a["pressure_cell"][grown]) if self._sum(grown) > 0 else float("nan")
-        se = li & (self.rho > 0.5)
+        se = li & (rho > 0.5)
         return {
             "li_grown_volume": weight,  # int h over x > Li surface (m^2 per m depth)
-            "li_in_pores_volume": self._sum(a["h_cell"] * self.vol * (self.rho < 0.5)),
+            "li_in_pores_volume": self._sum(a["h_cell"] * self.vol * (rho < 0.5)),
             "pressure_li_mean": mean_p,
             "pressure_li_peak": peak,
-            "pressure_se_mean": self._sum(self.vol * (~li) * (self.rho > 0.5) * a["pressure_cell"])
-            / max(self._sum(self.vol * (~li) * (self.rho > 0.5)), 1e-300),
+            "pressure_se_mean": self._sum(self.vol * (~li) * (rho > 0.5) * a["pressure_cell"])
+            / max(self._sum(self.vol * (~li) * (rho > 0.5)), 1e-300),
             "li_front": self._max(self.mid[li, 0]) if self._sum(li) > 0 else float("nan"),
             "li_in_se_cells": int(self.comm.allreduce(int(np.count_nonzero(se & self.beyond)), op=MPI.SUM)),
+            "pore_area": self._sum(self.vol * (rho < 0.5)),
         }
 
     def gather(self) -> dict[str, np.ndarray] | None:
         """Cell midpoints and DG0 fields on rank 0 (None elsewhere), for figures."""
         a = self.update()
-        local = np.column_stack([self.mid, a["xi_cell"], a["pressure_cell"], a["volumetric_strain"], self.rho])
+        local = np.column_stack([self.mid, a["xi_cell"], a["pressure_cell"], a["volumetric_strain"], a["solid"]])
         parts = self.comm.gather(local, root=0)
         if self.comm.rank != 0:
             return None
@@ -485,9 +503,8 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
     pending = sorted(cfg.snapshot_times)
     writer, written = None, []
     if out is not None:
-        solid = fem.Function(diag.f["pressure_cell"].function_space, name="solid")
-        solid.x.array[:] = cell.rho.x.array
-        writer = FieldWriter(comm, out.file("fields"), [*pf.output_functions(), diag.f["volumetric_strain"], solid])
+        writer = FieldWriter(comm, out.file("fields"), [*pf.output_functions(), diag.f["volumetric_strain"],
+                                                        diag.f["solid"]])
 
     conducting = pf.params.conducting_xi()
 
@@ -623,7 +640,18 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
         "Nernst-Planck, " + ("consistent D_l = sigma RT/(F^2 c0)" if cfg.consistent_transport else
                              "DESIGN D_l = 3.2e-10"),
         "deposition_strain_assumed": cfg.deposition_strain,
+        **pore_summary(rows),
     }
+
+
+def pore_summary(rows: list[dict]) -> dict:
+    """With evolving pores: the drift of the SE volume int rho (round-off: Cahn-Hilliard conserves
+    it) and the pore area at the end (cells with rho < 1/2)."""
+    if "solid_volume" not in rows[-1]:
+        return {}
+    volumes = np.array([r["solid_volume"] for r in rows if "solid_volume" in r])
+    return {"se_volume_drift": float(np.max(np.abs(volumes / volumes[0] - 1))),
+            "pore_area_final_um2": rows[-1]["pore_area"] / UM**2}
 
 
 def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dict:
