@@ -146,6 +146,7 @@ class PoreEvolution:
         self.problem = NonlinearProblem(self.F, self.w, petsc_options_prefix=prefix, petsc_options=self._opts)
         keep_factor_options(prefix, self._opts)
         self.iterations = 0
+        self.counters = {"steps": 0, "newton": 0}  # solves (accepted or not) and their Newton iterations
         self._solid = {"new": compiled_integral(tm, rho, degree=quadrature_degree),
                        "old": compiled_integral(tm, rho_n, degree=quadrature_degree)}
         self._energy = compiled_integral(
@@ -179,6 +180,8 @@ class PoreEvolution:
         self.problem.solve()
         snes = self.problem.solver
         self.iterations = snes.getIterationNumber()
+        self.counters["steps"] += 1
+        self.counters["newton"] += self.iterations
         finite = self.tm.comm.allreduce(bool(np.all(np.isfinite(self.w.x.array))), op=MPI.LAND)
         if snes.getConvergedReason() <= 0 or not finite:
             raise PoreEvolutionDivergedError(f"pore evolution: Newton failed (dt = {dt:.3g} s, SNES reason "

@@ -14,8 +14,9 @@ Allen-Cahn with Butler-Volmer for the Li order parameter xi, the single-ion elec
 potential in the SE and an electron potential in the Li, eta = phi_e - phi; Chen's Nernst-Planck
 with one potential is ``electrolyte = "nernst_planck"``), plane-strain elasticity with a
 deposition eigenstrain eps0 h(xi) I.
-Pores are static (rho = 0 in the ``pore`` cells): they keep ``pore_fraction`` of the SE stiffness
-and ``pore_transport_fraction`` of its Li+ transport, and Li may grow into them. Both Li and SE are
+Pores are static (rho = 0 in the ``pore`` cells) by default, or evolve by Cahn-Hilliard
+(``pore_evolution``, below): they keep ``pore_fraction`` of the SE stiffness and
+``pore_transport_fraction`` of its Li+ transport, and Li may grow into them. Both Li and SE are
 elastic at this scale (DESIGN.md), with part of the deposition misfit relaxed (below).
 
 Outputs per case (one pressure): ``history.csv`` (t, leakage (electronic) current at the counter
@@ -53,6 +54,14 @@ Choices made here (all config fields; "assumed" = no literature value):
 * Pores keep ``pore_fraction`` = 1e-3 of the SE stiffness and ``pore_transport_fraction`` = 1e-3
   of its Li+ (and electronic) conduction: "near zero" (DESIGN.md; the value is assumed). Li may
   grow into a pore, fed along its walls by the SE around it.
+* Pores are static (``pore_evolution = "static"``). ``"cahn_hilliard"`` evolves rho instead
+  (:mod:`ssbx.fem.pore_evolution`, mobility ``pore_mobility``, assumed: the P, S and Cl framework
+  of Li6PS5Cl does not diffuse at room temperature, so there is no measured value), conserving the
+  SE volume, with the Li phase field's W and kappa and the elastic driving force. At these loads
+  that force is small: ~p^2/(2 E_SE) = 2e3 J/m^3 at 10 MPa, ~1 % of the capillary driving force
+  gamma/R = 2e5 J/m^3 of a 5 um pore, so the pores evolve by capillarity (they round off; pores
+  about as wide as two interface widths dissolve: the tiny-cell test). The results then carry the
+  SE volume drift (round-off) and the pore area at the end.
 * Electronic conductivity h(xi) sigma_Li + (1 - h) sigma_e,SE (``conduction_exponent`` n = 1, Chen
   2015). With two potentials, n >= 4 leaves the lower half of the diffuse interface without
   electrons and the first Newton step already fails (n = 4, 8 tried; n = 2 runs).
