@@ -511,10 +511,11 @@ class PhaseFieldDendrite:
     ``solid_fraction`` rho: None (all solid), a number, a UFL expression or a Function (e.g. DG0 from
     :func:`ssbx.fem.elasticity.cellwise` with 0 in the "pore" cells); with ``pore_evolution`` it is
     the initial rho (a DG0 marker is averaged onto the vertices) and :attr:`pores` evolves it.
-    ``mechanics``: solve for u (then ``fixed_displacements`` and ``pressures`` apply); ``stress_free_xi``: xi of the
-    stress-free state (number, callable or UFL expression, frozen at construction), e.g. the
-    initial xi so that only newly deposited Li carries the deposition eigenstrain. ``time``: the
-    clock (a Constant, s) to share with time-dependent boundary values and sources.
+    ``mechanics``: solve for u (then ``fixed_displacements`` and ``pressures`` apply);
+    ``stress_free_xi``: xi of the stress-free state (number, callable or UFL expression, frozen at
+    construction), e.g. the initial xi so that only newly deposited Li carries the deposition
+    eigenstrain. ``time``: the clock (a Constant, s) to share with time-dependent boundary values
+    and sources.
     ``quadrature_degree`` of the volume integrals (4 integrates the double-well and P1 products
     exactly; the tests converge at the P1 rate with it).
 
@@ -1069,9 +1070,9 @@ class PhaseFieldDendrite:
 
     def output_functions(self) -> list[fem.Function]:
         """P1 fields in SI (xi, concentration or electronic_potential, potential[, displacement][,
-        solid_fraction: with pore evolution]) and,
-        with mechanics, the DG0 hydrostatic pressure (Pa), refreshed from the current state: hand them to a VTXWriter
-        once and call this again before every write."""
+        solid_fraction: with pore evolution]) and, with mechanics, the DG0 hydrostatic pressure (Pa),
+        refreshed from the current state: hand them to a VTXWriter once and call this again before
+        every write."""
         out = [self.field(name) for name in self.fields[: 4 if self.mechanics else 3]]
         if self.pores is not None:
             out.append(self.pores.rho())
