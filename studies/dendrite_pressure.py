@@ -313,6 +313,8 @@ class Config:
     # electronic short: the Li phase (electrons) carries more than this fraction of the counter current
     short_electronic_fraction: float = quantity(0.5, "dimensionless", "unit_interval")
     li_threshold: float = 0.5  # xi above which a cell counts as Li (clusters, dead Li, short)
+    pore_wall_band: float = quantity(2e-6, "length", doc="Li within this distance outside a pore counts as "
+                                                          "growing along its wall")
     figure: bool = True
 
     def __post_init__(self):
@@ -451,6 +453,12 @@ class Diagnostics:
                      "volumetric_strain": fem.Expression(ufl.tr(kinematics.strain(u, tm.kind, msh)), pts),
                      "solid": fem.Expression(ufl.as_ufl(pf.solid_fraction), pts)}  # 1 SE, 0 pore
         self.beyond = self.mid[:, 0] > cfg.li_thickness + 0.5 * cfg.interface_width
+        # outside every pore (as built) and within pore_wall_band of one: along a pore wall
+        centres, radii = cfg.porous().pores(2)
+        gap = np.hypot(self.mid[:, None, 0] - centres[None, :, 0], self.mid[:, None, 1] - centres[None, :, 1]) \
+            - radii[None, :] if len(radii) else np.full((n, 1), np.inf)
+        nearest = np.min(gap, axis=1)
+        self.wall_band = self.beyond & (nearest > 0) & (nearest < cfg.pore_wall_band)
 
     def update(self) -> dict[str, np.ndarray]:
         for k, f in self.f.items():
@@ -476,6 +484,7 @@ class Diagnostics:
         return {
             "li_grown_volume": weight,  # int h over x > Li surface (m^2 per m depth)
             "li_in_pores_volume": self._sum(a["h_cell"] * self.vol * (rho < 0.5)),
+            "li_along_pore_walls_volume": self._sum(a["h_cell"] * self.vol * self.wall_band),
             "pressure_li_mean": mean_p,
             "pressure_li_peak": peak,
             "pressure_se_mean": self._sum(self.vol * (~li) * (rho > 0.5) * a["pressure_cell"])
@@ -632,6 +641,10 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
         "max_isolated_li_volume_um2": max(r["isolated_volume"] for r in rows) / UM**2,
         "li_grown_volume_um2": last["li_grown_volume"] / UM**2,
         "li_in_pores_volume_um2": last["li_in_pores_volume"] / UM**2,
+        "li_along_pore_walls_um2": last["li_along_pore_walls_volume"] / UM**2,
+        # of the Li grown into the SE: the share along pore walls (a ring of pore_wall_band)
+        "li_along_pore_walls_fraction": last["li_along_pore_walls_volume"] / last["li_grown_volume"]
+        if last["li_grown_volume"] > 0 else None,
         "li_front_um": last["li_front"] / UM if math.isfinite(last["li_front"]) else None,
         "pressure_li_peak_MPa": max(peak) / 1e6 if peak else None,
         "pressure_li_peak_final_MPa": last["pressure_li_peak"] / 1e6 if math.isfinite(last["pressure_li_peak"])

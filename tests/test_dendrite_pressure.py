@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mpi4py import MPI
 
+import numpy as np
 import pytest
 from ssbx.fem.io import ResultDir
 from ssbx.studies import dendrite_pressure as dp
@@ -174,6 +175,27 @@ def test_short_behaviour_tells_hard_from_soft():
     assert partial["short_kind"] == "partial" and partial["short_openings"] == 0
     none = dp.short_behaviour(cfg, rows([1e-2, 2e-2]), None)
     assert none["short_kind"] is None and none["hard_short_limit_A_m2"] == pytest.approx(3.5e4)
+
+
+def test_pore_wall_band_covers_the_rings_around_the_pores():
+    """The cells counted as "along a pore wall" (outside every pore, within pore_wall_band of one,
+    beyond the Li surface) cover the area of the rings around the pores clipped to the SE, sampled
+    on a fine grid independently of the mesh (to the cell size at the ring's edges: 10 %). Measured
+    with a 1 um band: 18.3 against 19.4 um^2."""
+    cfg = tiny(pore_wall_band="1 um")
+    cell = dp.build_cell(cfg, MPI.COMM_WORLD, prefix="dp_band_")
+    diag = dp.Diagnostics(cfg, cell)
+    meshed = diag._sum(diag.vol * diag.wall_band)
+    centres, radii = cfg.porous().pores(2)
+    x0 = cfg.li_thickness + 0.5 * cfg.interface_width
+    xs = np.linspace(x0, cfg.li_thickness + cfg.se_thickness, 1200)
+    ys = np.linspace(0, cfg.height, 800)
+    X, Y = np.meshgrid(xs, ys)
+    gap = np.min(np.hypot(X[..., None] - centres[:, 0], Y[..., None] - centres[:, 1]) - radii, axis=-1)
+    sampled = np.mean((gap > 0) & (gap < 1e-6)) * (xs[-1] - xs[0]) * cfg.height
+    cell.pf.close()
+    assert sampled > 0
+    assert meshed == pytest.approx(sampled, rel=0.1), (meshed, sampled)
 
 
 def test_evolving_pores():
