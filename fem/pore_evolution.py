@@ -126,7 +126,6 @@ class PoreEvolution:
 
         k = {name: fem.Constant(msh, default_scalar_type(value)) for name, value in (
             ("mobility", params.mobility * W * t0 / l0**2), ("gradient", params.gradient_coefficient / (W * l0**2)))}
-        self._groups = k
         F_rho = ((rho - rho_n) / (self.dt / t0) * q
                  + k["mobility"] * mobility_factor * ufl.inner(grad(mu), grad(q))) * jac * dx
         F_mu = ((mu - double_well_slope(rho)) * v - k["gradient"] * ufl.inner(grad(rho), grad(v))) * jac * dx
@@ -143,8 +142,7 @@ class PoreEvolution:
         self._opts = solver_options(solver, {"snes_rtol": 1e-10, "snes_atol": 1e-12, "snes_stol": 1e-14,
                                              "snes_max_it": 25, **(solver_overrides or {})})
         self._prefix = prefix
-        self.problem = NonlinearProblem(self.F, self.w, petsc_options_prefix=prefix, petsc_options=self._opts)
-        keep_factor_options(prefix, self._opts)
+        self.problem = self._new_problem()
         self.iterations = 0
         self.counters = {"steps": 0, "newton": 0}  # solves (accepted or not) and their Newton iterations
         self._solid = {"new": compiled_integral(tm, rho, degree=quadrature_degree),
@@ -153,6 +151,11 @@ class PoreEvolution:
             tm, W * double_well(rho) + 0.5 * params.gradient_coefficient * ufl.inner(ufl.grad(rho), ufl.grad(rho)),
             degree=quadrature_degree)
         self._rho_out = None
+
+    def _new_problem(self) -> NonlinearProblem:
+        prob = NonlinearProblem(self.F, self.w, petsc_options_prefix=self._prefix, petsc_options=self._opts)
+        keep_factor_options(self._prefix, self._opts)
+        return prob
 
     def _set_rho(self, value) -> None:
         f = fem.Function(self.V)
@@ -176,8 +179,15 @@ class PoreEvolution:
         :class:`PoreEvolutionDivergedError` (the state is then undefined: call :meth:`reject`)."""
         if not dt > 0:
             raise PoreEvolutionError(f"time step must be positive, got {dt}")
+        from petsc4py import PETSc
+
         self.dt.value = dt
-        self.problem.solve()
+        try:
+            self.problem.solve()
+        except PETSc.Error as e:  # vectors stay read-locked after an error inside SNES: start afresh
+            release(self.problem)  # collective, now
+            self.problem = self._new_problem()
+            raise PoreEvolutionDivergedError(f"pore evolution: PETSc error in the solve (dt = {dt:.3g} s): {e}") from e
         snes = self.problem.solver
         self.iterations = snes.getIterationNumber()
         self.counters["steps"] += 1
