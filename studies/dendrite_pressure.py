@@ -146,7 +146,7 @@ Single-ion variants (0 and 10 MPa, 120 s unless stated):
 
 Fingering regime (``configs/dendrite_pressure_fingers.toml``: the default with
 ``reaction_constant`` = 0.054 1/s, 30x Chen's L_eta, ``curvature_fraction`` = 0, eps0 = 1e-2 with
-r = 0.98 (the same 2e-4 of self-stressing misfit), 100 s; all assumed).
+r = 0.98 (the same 2e-4 of self-stressing misfit), 150 s; all assumed).
 Why the default front stays planar: a bump of wavenumber k on the front grows through current
 focusing at ~ v k s (v the front speed, s the share of the local resistance that is ohmic rather
 than kinetic) and, in Chen's Allen-Cahn equation, decays through curvature flow at L_sigma kappa k^2.
@@ -161,32 +161,37 @@ where Li plates. Each change alone (eps0 = 4e-3): f = 0 with Chen's L_eta merges
 23 um by 68 s against 37 um at 30x (stopped there).
 Since 2026-11-22 the config also puts a series resistance R_s = 0.1 ohm cm^2 (assumed: leads and
 collector contact) between the source and the anode collector and follows each case for 30 s past
-its first short (``time_after_short``; ``t_end`` 150 s, snapshots every 25 s).
-Measured (the sweep, 1 rank per case, 36 / 13 / 33 min at 0 / 5 / 10 MPa; 33.8k dofs):
-* First short (the Li phase carries > 1/2 of the counter current) at 83.3 / 42.1 / 46.7 s (0 / 5 /
-  10 MPa). R_s slows growth by i R_s (9 mV at 900 A/m^2, 60-80 mV in the last seconds before the
-  short, when the current rises): with an ideal collector the shorts came at 57.5 / 40.5 / 36.7 s.
+its first short (``time_after_short``; ``t_end`` 150 s, snapshots every 25 s), and (session 9) its
+pores pass 5 % of the SE's Li+ conduction (``pore_transport_fraction`` = 0.05, assumed; 1e-3
+before): Li that reaches a pore can grow into it along its wall, fed through the thin pore layer
+next to the wall. Measured (the sweep, 1 rank per case, 10 / 12 / 26 min at 0 / 5 / 10 MPa; 33.8k
+dofs; results/dendrite_pressure/fingers-sweep):
+* First short (the Li phase carries > 1/2 of the counter current) at 60.1 / 42.8 / 44.7 s (0 / 5 /
+  10 MPa). Plating at 25 s 856 / 777 / 705 A/m^2: pressure slows the bulk of the growth.
 * After the short the metal floats towards the counter potential, plating stops (eta ~ 0) and the
   Li dissolves slowly: the work of deposition against the local stress is no longer paid for by
-  overpotential (stripping up to 330 A/m^2 at 0 MPa, 200 A/m^2 at 10 MPa).
-* 0 MPa, hard: the electronic current reaches 96 % of V/R_s within 3 s and holds at 71-96 % for
-  the 30 s (collector at -17 to -32 mV). The protrusions merge into a rough front that fills the
-  space between the pores and shorts along the top face; the broad bridge holds.
-* 10 MPa, soft: the current reaches only 68 % of V/R_s (the collector keeps -0.11 V) and holds for
-  ~20 s while the thin bridge dissolves; then it falls 8x to 3.1e3 A/m^2 at 72 s, the short opens
-  (72.0-73.2 s; 22 um^2 of Li isolated, without an electron path, at 72.0 s), closes again and
-  fluctuates between 4.8e3 and 1.5e4 A/m^2 to the end.
-* 5 MPa: partial: the current reaches 82 % of V/R_s within 1 s and holds at 68-82 % (a
-  dip at 51 s, then steady at 76 %; the collector at -68 to -109 mV): a resistive bridge that
-  neither holds fully nor opens. The kinds grade with pressure: hard, partial, soft.
-* Under load the protrusions stall as stubs and one thin dendrite runs along the top face, around
-  the first pore and across; its core (xi > 1/2) pinches off from 15 s (10 MPa), up to 107 um^2 of
-  dead Li, of which none is isolated until the short opens: the necks are diffuse Li (xi < 1/2,
-  above the conducting xi = 1.3e-3). No cluster of xi > 1/2 ever joins the electrodes at any
-  pressure (``li_bridge_time_s`` None): the bridges too are diffuse Li.
-* Li grown into the SE at the end 565 / 242 / 262 um^2; in pores 11 / 5 / 11 um^2 (they do not
-  conduct); under load Li coats the SE side of the first pore's wall (at 5 and 10 MPa alike).
-* Peak / final mean pressure in the grown Li 2.9 / 1.3, 7.3 / 4.4, 14.2 / 7.4 MPa.
+  overpotential (stripping up to 85 / 45 / 190 A/m^2).
+* 0 MPa, hard: the electronic current reaches 90 % of V/R_s within 1.6 s and holds at 89.5-90.7 %
+  for the 30 s (collector at -33 to -37 mV). The protrusions merge into a rough front and one
+  finger shorts along the top face before the front reaches a pore: no Li in the pores.
+* 5 MPa, soft: 72 % of V/R_s for ~20 s (collector -0.10 V) while the thin bridge dissolves, then
+  it falls to 21 % at 70.5 s (one opening) and rises again (38 % at the end).
+* 10 MPa, soft: 63 % of V/R_s at first, then it fluctuates: 27 % at 53 s, 58 % at 59 s, 34 % at
+  69 s, and the short opens at 71 s (8.3 um^2 of Li isolated from the anode's electrons) and falls
+  to 1 % of V/R_s by the end (two openings): the cell plates again (1.3e3 A/m^2).
+* Under load the protrusions stall as stubs and one thin dendrite runs along the top face and
+  across; a second grows into the first pore and along the inside of its wall (a crescent), at
+  10 MPa also into the large pore. Li in pores at the end 0 / 37 / 59 um^2; Li within 2 um outside
+  a pore wall 0.04 / 28 / 44 um^2, i.e. 0 / 9.9 / 14.5 % of the Li grown (395 / 279 / 301 um^2).
+* Dead Li (xi > 1/2 cores parted from the anode) from 22 / 15 / 14 s, largest 1.8 / 104 / 145
+  um^2; isolated (no electron path) only at the 10 MPa opening. No cluster of xi > 1/2 ever joins
+  the electrodes at any pressure (``li_bridge_time_s`` None): the bridges are diffuse Li.
+* Peak / final mean pressure in the grown Li 2.8 / 1.3, 9.0 / 4.3, 15.1 / 7.2 MPa.
+* With pores at 1e-3 of the SE's conduction (session 8, results/dendrite_pressure/fingers-pt1e-3-
+  sweep): shorts at 83.3 / 42.1 / 46.7 s, hard / partial (68-82 % of V/R_s) / soft (68 %, one
+  opening with 22 um^2 isolated); Li in pores 11 / 5 / 11 um^2, coating the SE side of the first
+  pore's wall at 5 and 10 MPa alike; Li grown 565 / 242 / 262 um^2. An exploration with 5 % pore
+  conduction and L_eta 10x (0.018 1/s) was started and stopped unfinished.
 * Pressure holds the bulk of the growth back but focuses what is left on one dendrite, which
   reaches the counter electrode sooner. The work 3 eps0 p is a uniform penalty: it stalls the slow
   parts of the front (|eta| below ~135 mV at 10 MPa with eps0 = 1e-2) and leaves the current to the tips.
@@ -206,11 +211,14 @@ Measured (the sweep, 1 rank per case, 36 / 13 / 33 min at 0 / 5 / 10 MPa; 33.8k 
   short runs, but the full fingers cell crawls (30 rejected steps and dt ~0.04 s within the first
   second at 10 MPa; stopped).
 
-Reproduced in the fingering regime with R_s: a hard short at 0 MPa, a partial one at 5 MPa and a
-fluctuating soft short at 10 MPa, with Li cut off from the anode when it opens. Not reproduced:
-growth along pore walls at 5 MPa distinct from 10 MPa; the first short coming later under load
-(the planar default shorts later, 371 / 510 / 650 s; the fingering regime sooner); a metallic
-(xi > 1/2) bridge.
+Reproduced in the fingering regime: a hard short at 0 MPa that holds; soft shorts under load that
+open again, once at 5 MPa and at 10 MPa with a leakage that fluctuates between 27 and 63 % of V/R_s
+and then opens, with Li cut off from the anode; growth into pores along their walls under load
+only (0 / 10 / 15 % of the grown Li); dead Li under load; the pressure in the Li peaks in the
+dendrites and rises with the load. Not reproduced: pore-wall growth as a 5 MPa regime distinct from
+10 MPa (it grows with the load); the first short coming later under load (the planar default
+shorts later, 371 / 510 / 650 s; the fingering regime sooner), and a leakage that does not jump at
+the first contact at 10 MPa (63 % of V/R_s within 1.4 s); a metallic (xi > 1/2) bridge.
 """
 
 from __future__ import annotations
