@@ -190,8 +190,10 @@ dofs; results/dendrite_pressure/fingers-sweep):
 * With pores at 1e-3 of the SE's conduction (session 8, results/dendrite_pressure/fingers-pt1e-3-
   sweep): shorts at 83.3 / 42.1 / 46.7 s, hard / partial (68-82 % of V/R_s) / soft (68 %, one
   opening with 22 um^2 isolated); Li in pores 11 / 5 / 11 um^2, coating the SE side of the first
-  pore's wall at 5 and 10 MPa alike; Li grown 565 / 242 / 262 um^2. An exploration with 5 % pore
-  conduction and L_eta 10x (0.018 1/s) was started and stopped unfinished.
+  pore's wall at 5 and 10 MPa alike; Li grown 565 / 242 / 262 um^2.
+* L_eta 10x Chen's (0.0181 1/s) instead of 30x (exploration): shorts at 77.5 / 58.2 / 68.1 s,
+  partial / soft / soft (one opening each), Li in pores 0 / 45 / 74 um^2, Li grown 412 / 266 / 295
+  um^2. Slower charge transfer delays every short, but the loaded cells still short first.
 * Pressure holds the bulk of the growth back but focuses what is left on one dendrite, which
   reaches the counter electrode sooner. The work 3 eps0 p is a uniform penalty: it stalls the slow
   parts of the front (|eta| below ~135 mV at 10 MPa with eps0 = 1e-2) and leaves the current to the tips.
