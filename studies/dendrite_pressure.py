@@ -172,8 +172,9 @@ dofs; results/dendrite_pressure/fingers-sweep):
   Li dissolves slowly: the work of deposition against the local stress is no longer paid for by
   overpotential (stripping up to 85 / 45 / 190 A/m^2).
 * 0 MPa, hard: the electronic current reaches 90 % of V/R_s within 1.6 s and holds at 89.5-90.7 %
-  for the 30 s (collector at -33 to -37 mV). The protrusions merge into a rough front and one
-  finger shorts along the top face before the front reaches a pore: no Li in the pores.
+  for the 30 s (collector at -33 to -37 mV). The protrusions merge into a rough front whose edge
+  runs along the top face to the counter electrode before the front reaches a pore: no Li in the
+  pores (whether it would fill one is open).
 * 5 MPa, soft: 72 % of V/R_s for ~20 s (collector -0.10 V) while the thin bridge dissolves, then
   it falls to 21 % at 70.5 s (one opening) and rises again (38 % at the end).
 * 10 MPa, soft: 63 % of V/R_s at first, then it fluctuates: 27 % at 53 s, 58 % at 59 s, 34 % at
@@ -216,7 +217,8 @@ dofs; results/dendrite_pressure/fingers-sweep):
 Reproduced in the fingering regime: a hard short at 0 MPa that holds; soft shorts under load that
 open again, once at 5 MPa and at 10 MPa with a leakage that fluctuates between 27 and 63 % of V/R_s
 and then opens, with Li cut off from the anode; growth into pores along their walls under load
-only (0 / 10 / 15 % of the grown Li); dead Li under load; the pressure in the Li peaks in the
+(0 / 10 / 15 % of the grown Li; at 0 MPa the front shorts before it reaches a pore); dead Li under
+load; the pressure in the Li peaks in the
 dendrites and rises with the load. Not reproduced: pore-wall growth as a 5 MPa regime distinct from
 10 MPa (it grows with the load); the first short coming later under load (the planar default
 shorts later, 371 / 510 / 650 s; the fingering regime sooner), and a leakage that does not jump at
