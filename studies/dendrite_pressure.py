@@ -192,6 +192,12 @@ dofs; results/dendrite_pressure/fingers-sweep):
   sweep): shorts at 83.3 / 42.1 / 46.7 s, hard / partial (68-82 % of V/R_s) / soft (68 %, one
   opening with 22 um^2 isolated); Li in pores 11 / 5 / 11 um^2, coating the SE side of the first
   pore's wall at 5 and 10 MPa alike; Li grown 565 / 242 / 262 um^2.
+* Cahn-Hilliard pores (``pore_evolution = "cahn_hilliard"``, ``pore_mobility`` = 1e-20 m^5/(J s),
+  assumed; exploration at 0 and 10 MPa): shorts at 61.6 / 45.7 s, hard / soft (one opening), as
+  with static pores (60.1 / 44.7 s). The SE volume drifts by 3e-14; the pore area (rho < 1/2)
+  shrinks from 338 to 317 um^2 as the built pores relax to the tanh profile; Li in pores 0 / 84
+  um^2 (59 with static pores). 10 / 18 min per case: the pore step costs less than the changed
+  step history saves here.
 * L_eta 10x Chen's (0.0181 1/s) instead of 30x (exploration): shorts at 77.5 / 58.2 / 68.1 s,
   partial / soft / soft (one opening each), Li in pores 0 / 45 / 74 um^2, Li grown 412 / 266 / 295
   um^2. Slower charge transfer delays every short, but the loaded cells still short first.
