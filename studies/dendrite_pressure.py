@@ -196,8 +196,8 @@ dofs; results/dendrite_pressure/fingers-sweep):
   assumed; exploration at 0 and 10 MPa): shorts at 61.6 / 45.7 s, hard / soft (one opening), as
   with static pores (60.1 / 44.7 s). The SE volume drifts by 3e-14; the pore area (rho < 1/2)
   shrinks from 338 to 317 um^2 as the built pores relax to the tanh profile; Li in pores 0 / 84
-  um^2 (59 with static pores). 10 / 18 min per case: the pore step costs less than the changed
-  step history saves here.
+  um^2 (59 with static pores). 10 / 18 min per case (static pores: 10 / 26 min; the step
+  histories differ).
 * L_eta 10x Chen's (0.0181 1/s) instead of 30x (exploration): shorts at 77.5 / 58.2 / 68.1 s,
   partial / soft / soft (one opening each), Li in pores 0 / 45 / 74 um^2, Li grown 412 / 266 / 295
   um^2. Slower charge transfer delays every short, but the loaded cells still short first.
