@@ -159,6 +159,7 @@ from ssbx.fem.diffuse_interface import (
     double_well_slope,
     interpolation,
     interpolation_slope,
+    set_values,
 )
 from ssbx.fem.elasticity import IsotropicElastic, stress
 from ssbx.fem.materials import FARADAY, GAS_CONSTANT, LIBRARY
@@ -652,7 +653,7 @@ class PhaseFieldDendrite:
             else:  # frozen into a P1 Function: the reference must not follow the state
                 V0 = self._spaces[0][0]
                 self.stress_free_xi = xi_ref = fem.Function(V0, name="stress_free_xi")
-                self._interpolate(xi_ref, stress_free_xi, "stress_free_xi")
+                set_values(xi_ref, stress_free_xi, "stress_free_xi", PhaseFieldError)
         rho = 1.0 if solid_fraction is None else solid_fraction
         self.pores = None
         if pore_evolution is not None:
@@ -822,22 +823,10 @@ class PhaseFieldDendrite:
             raise PhaseFieldError(f"displacement component {s.component} out of range for a {gdim}D mesh")
         return self.W.sub(3).sub(s.component), LENGTH_SCALE
 
-    @staticmethod
-    def _interpolate(f: fem.Function, value, what: str) -> None:
-        V = f.function_space
-        if isinstance(value, (int, float)):
-            f.x.array[:] = value
-        elif isinstance(value, fem.Function) or isinstance(value, ufl.core.expr.Expr):
-            f.interpolate(fem.Expression(ufl.as_ufl(value), V.element.interpolation_points))
-        elif callable(value):
-            f.interpolate(value)
-        else:
-            raise PhaseFieldError(f"{what} must be a number, callable or UFL expression, got {type(value).__name__}")
-
     def _set_initial(self, index: int, value) -> None:
         V, dofs = self._spaces[index]
         f = fem.Function(V)
-        self._interpolate(f, value, f"initial value of field {self.fields[index]!r}")
+        set_values(f, value, f"initial value of field {self.fields[index]!r}", PhaseFieldError)
         self.w.x.array[dofs] = f.x.array
 
     def _update_bcs(self) -> None:

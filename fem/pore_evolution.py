@@ -36,7 +36,7 @@ from dolfinx import default_scalar_type, fem
 from dolfinx.fem.petsc import NonlinearProblem
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import compiled_integral
-from ssbx.fem.diffuse_interface import LENGTH_SCALE, TIME_SCALE, double_well, double_well_slope
+from ssbx.fem.diffuse_interface import LENGTH_SCALE, TIME_SCALE, double_well, double_well_slope, set_values
 from ssbx.fem.solvers import keep_factor_options, release, solver_options
 from ssbx.geometries.tagged_mesh import TaggedMesh
 
@@ -159,17 +159,7 @@ class PoreEvolution:
 
     def _set_rho(self, value) -> None:
         f = fem.Function(self.V)
-        if isinstance(value, (int, float)):
-            f.x.array[:] = value
-        elif isinstance(value, fem.Function) and value.function_space.ufl_element() != self.V.ufl_element():
-            f.x.array[:] = _lumped_projection(self.tm, value, self.V)
-        elif isinstance(value, ufl.core.expr.Expr):
-            f.interpolate(fem.Expression(value, self.V.element.interpolation_points))
-        elif callable(value):
-            f.interpolate(value)
-        else:
-            raise PoreEvolutionError(f"initial rho must be a number, callable, UFL expression or Function, "
-                                     f"got {type(value).__name__}")
+        set_values(f, value, "initial rho", PoreEvolutionError)
         self.w.x.array[self._rho_dofs] = f.x.array
         self.w.x.scatter_forward()
 
@@ -229,25 +219,6 @@ class PoreEvolution:
         """int W g(rho) + kappa/2 |grad rho|^2 dV (J; plane J/m) of the last solved state (without
         the driving force's energy): it falls at every step of a free relaxation."""
         return self._energy()
-
-
-def _lumped_projection(tm: TaggedMesh, f: fem.Function, V: fem.FunctionSpace) -> np.ndarray:
-    """Nodal values int f phi_i / int phi_i (the P1 hat functions phi_i): a volume-weighted average
-    of ``f`` around each vertex, within the bounds of f."""
-    from petsc4py import PETSc
-
-    from dolfinx.fem.petsc import assemble_vector
-
-    q = ufl.TestFunction(V)
-    out = []
-    for expr in (f, 1.0):
-        b = assemble_vector(fem.form(expr * q * ufl.dx))
-        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        b.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
-        with b.localForm() as local:
-            out.append(local.array.copy())
-        b.destroy()
-    return out[0] / out[1]
 
 
 __all__ = ["PoreEvolution", "PoreEvolutionDivergedError", "PoreEvolutionError", "PoreEvolutionParameters"]

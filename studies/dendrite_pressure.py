@@ -371,6 +371,12 @@ class Config:
                                 reaction_constant=self.reaction_constant)
         return p.with_consistent_transport() if self.consistent_transport else p
 
+    @property
+    def full_short_current(self) -> float | None:
+        """|V|/R_s (A/m^2): the current of a full short behind the series resistance (None: an ideal
+        collector, nothing bounds it)."""
+        return abs(self.voltage) / self.series_resistance if self.series_resistance > 0 else None
+
     def pore_parameters(self) -> PoreEvolutionParameters | None:
         """Cahn-Hilliard parameters of the pore field (None: static pores), with the Li phase
         field's W and kappa: pore and Li interfaces share their width."""
@@ -420,7 +426,6 @@ def initial_xi(cfg: Config, width: float):
 class Cell:
     tm: object
     pf: PhaseFieldDendrite
-    rho: fem.Function  # 1 SE, 0 pore (DG0): the initial pores (they may evolve: pf.solid_fraction)
     pressure: fem.Constant
 
 
@@ -443,7 +448,7 @@ def build_cell(cfg: Config, comm: MPI.Comm, prefix: str = "dendrite_pressure_") 
         fixed_displacements=[FixedComponent(("li_left",), 0), FixedComponent(lateral, 1)],
         pressures=[NormalPressure(("se_right",), pressure)], max_xi_change=cfg.max_xi_change, prefix=prefix,
         electrolyte=cfg.electrolyte, series_resistance=cfg.series_resistance, pore_evolution=cfg.pore_parameters())
-    return Cell(tm, pf, rho, pressure)
+    return Cell(tm, pf, pressure)
 
 
 class Diagnostics:
@@ -705,7 +710,7 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
     * "hard": it holds and reaches 90 % of V/R_s (without a series resistance: whenever it holds).
     ``series_resistance`` > 0 caps a full short at V/R_s (``hard_short_limit_A_m2``): without it the
     current through the bridge is limited by nothing and the step collapses after the short."""
-    limit = abs(cfg.voltage) / cfg.series_resistance if cfg.series_resistance > 0 else None
+    limit = cfg.full_short_current
     last = rows[-1]
     out = {"hard_short_limit_A_m2": limit, "short_openings": 0, "short_kind": None,
            "electronic_after_short_min_A_m2": None, "electronic_after_short_max_A_m2": None,
@@ -800,8 +805,8 @@ def plot_case(cfg: Config, rows: list[dict], snaps: dict, path: Path) -> None:
                 label="electronic (leakage) part")
     ax.semilogy(t, [max(r["plating_current"] / cfg.height, 1e-30) for r in rows[1:]], "--", label="plating")
     _floor(ax, [r["leakage_current_density"] for r in rows[1:]])
-    if cfg.series_resistance > 0:
-        ax.axhline(abs(cfg.voltage) / cfg.series_resistance, color="0.5", ls="--", lw=0.8, label="V/R$_s$ (full short)")
+    if cfg.full_short_current is not None:
+        ax.axhline(cfg.full_short_current, color="0.5", ls="--", lw=0.8, label="V/R$_s$ (full short)")
     ax.set_xlabel("t (s)")
     ax.set_ylabel("current density (A/m$^2$)")
     ax.legend(fontsize=7)
