@@ -332,7 +332,7 @@ class Config:
     short_electronic_fraction: float = quantity(0.5, "dimensionless", "unit_interval")
     li_threshold: float = 0.5  # xi above which a cell counts as Li (clusters, dead Li, short)
     pore_wall_band: float = quantity(2e-6, "length", doc="Li within this distance outside a pore counts as "
-                                                          "growing along its wall")
+                                                          "growing along its wall; deeper inside one, as filling it")
     figure: bool = True
 
     def __post_init__(self):
@@ -476,12 +476,23 @@ class Diagnostics:
                      "volumetric_strain": fem.Expression(ufl.tr(kinematics.strain(u, tm.kind, msh)), pts),
                      "solid": fem.Expression(ufl.as_ufl(pf.solid_fraction), pts)}  # 1 SE, 0 pore
         self.beyond = self.mid[:, 0] > cfg.li_thickness + 0.5 * cfg.interface_width
-        # outside every pore (as built) and within pore_wall_band of one: along a pore wall
+        # the pores as built: a cell midpoint's distance to the nearest pore wall (negative inside)
         centres, radii = cfg.porous().pores(2)
         gap = np.hypot(self.mid[:, None, 0] - centres[None, :, 0], self.mid[:, None, 1] - centres[None, :, 1]) \
             - radii[None, :] if len(radii) else np.full((n, 1), np.inf)
         nearest = np.min(gap, axis=1)
+        # along a pore wall: outside every pore and within pore_wall_band of one
         self.wall_band = self.beyond & (nearest > 0) & (nearest < cfg.pore_wall_band)
+        # filling a pore, not lining it: deeper inside a pore than pore_wall_band
+        self.pore_core = nearest < -cfg.pore_wall_band
+        self.pore_of = np.where(nearest < 0, np.argmin(gap, axis=1), -1) if len(radii) else np.full(n, -1)
+        self.n_pores = len(radii)
+        self.pore_area = self.comm.allreduce(self._per_pore(self.vol), op=MPI.SUM)
+
+    def _per_pore(self, v: np.ndarray) -> np.ndarray:
+        """Rank-local sums of v over the cells of each pore (as built)."""
+        inside = self.pore_of >= 0
+        return np.bincount(self.pore_of[inside], weights=v[inside], minlength=self.n_pores)
 
     def update(self) -> dict[str, np.ndarray]:
         for k, f in self.f.items():
@@ -508,6 +519,10 @@ class Diagnostics:
             "li_grown_volume": weight,  # int h over x > Li surface (m^2 per m depth)
             "li_in_pores_volume": self._sum(a["h_cell"] * self.vol * (rho < 0.5)),
             "li_along_pore_walls_volume": self._sum(a["h_cell"] * self.vol * self.wall_band),
+            "li_in_pore_cores_volume": self._sum(a["h_cell"] * self.vol * self.pore_core),
+            # the fullest pore: its Li / its area (1: filled)
+            "pore_fill_max": float(np.max(self.comm.allreduce(self._per_pore(a["h_cell"] * self.vol), op=MPI.SUM)
+                                          / np.maximum(self.pore_area, 1e-300), initial=0.0)),
             "pressure_li_mean": mean_p,
             "pressure_li_peak": peak,
             "pressure_se_mean": self._sum(self.vol * (~li) * (rho > 0.5) * a["pressure_cell"])
@@ -665,6 +680,9 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
         "li_grown_volume_um2": last["li_grown_volume"] / UM**2,
         "li_in_pores_volume_um2": last["li_in_pores_volume"] / UM**2,
         "li_along_pore_walls_um2": last["li_along_pore_walls_volume"] / UM**2,
+        "li_in_pore_cores_um2": last["li_in_pore_cores_volume"] / UM**2,
+        # filling pores (the fullest one's Li / its area) or lining them (Li along the walls, cores empty)
+        "pore_fill_max": max(r["pore_fill_max"] for r in rows),
         # of the Li grown into the SE: the share along pore walls (a ring of pore_wall_band)
         "li_along_pore_walls_fraction": last["li_along_pore_walls_volume"] / last["li_grown_volume"]
         if last["li_grown_volume"] > 0 else None,
