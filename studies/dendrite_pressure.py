@@ -403,6 +403,28 @@ def protrusion_centres(cfg: Config) -> np.ndarray:
     return np.linspace(margin, cfg.height - margin, n)
 
 
+def typical_seed(cfg: Config, seeds=range(200)) -> int:
+    """The first seed whose pore layout is typical of the ensemble over ``seeds``, so that the
+    pores a front meets are not a rare draw: as many pores as the median, the largest pore no
+    larger than the median largest, the nearest pore edge within one mean pore radius of the
+    median distance from the anode, and no pore within one interface width of a protrusion (the
+    initial Li and a pore would touch)."""
+    ys, r_p = protrusion_centres(cfg), cfg.protrusion_radius
+    a, b = cfg.li_thickness - r_p, cfg.li_thickness + max(cfg.protrusion_length - r_p, 0.0)
+    stats = []
+    for seed in seeds:
+        centres, radii = dataclasses.replace(cfg.porous(), seed=seed).pores(2)
+        to_protrusion = min((float(np.min(np.hypot(centres[:, 0] - np.clip(centres[:, 0], a, b), centres[:, 1] - yc)
+                                          - r_p - radii)) for yc in ys), default=np.inf)
+        stats.append((seed, len(radii), 2 * radii.max(), float(np.min(centres[:, 0] - radii)), to_protrusion))
+    _, count, largest, nearest, _ = (np.array(c) for c in zip(*stats, strict=True))
+    for seed, n, d, x, gap in stats:
+        if n == np.median(count) and d <= np.median(largest) and abs(x - np.median(nearest)) <= 0.5 * \
+                cfg.mean_pore_diameter and gap >= cfg.interface_width:
+            return seed
+    raise ValueError(f"no typical pore layout among seeds {seeds}")
+
+
 def initial_xi(cfg: Config, width: float):
     """xi0(x): the Li layer x < li_thickness plus ``protrusions`` rounded fingers (a rectangle of
     half-width r capped by a semicircle, tip at li_thickness + protrusion_length), with the
