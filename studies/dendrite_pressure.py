@@ -275,7 +275,7 @@ class Config:
     porosity: float = quantity(0.1625, "dimensionless", "fraction", doc="DESIGN.md section 1")
     mean_pore_diameter: float = quantity(10e-6, "length", doc="DESIGN.md section 1")
     diameter_spread: float = quantity(0.3, "dimensionless", "nonnegative", doc="lognormal sigma (assumed)")
-    seed: int = 3
+    seed: int = 18  # pore placement: typical_seed of the default cell
     mesh_size: float = quantity(0.4e-6, "length", doc="element size near pores, 2x elsewhere")
     protrusions: int = 4
     protrusion_radius: float = quantity(3e-6, "length", doc="half-width of each protrusion")
