@@ -79,6 +79,16 @@ Choices made here (all config fields; "assumed" = no literature value):
   opens again (soft: the electronic current falls below half of its peak). With an ideal collector
   nothing bounds the current through a Li bridge, and the step collapses to ~1 ms right after the
   short.
+* Pore layout (``seed``): 18, the first typical layout of seeds 0-199 (:func:`typical_seed`): 5
+  pores (the median count), the largest 11.7 um across (median 12.8 um), the nearest pore edge at
+  x = 14.4 um (median 13.3 um; the protrusion tips reach 13 um), none touching a protrusion. A 60 x
+  40 um cell holds only ~5 pores, so one draw decides which pores a front meets. Until 2026-11-22
+  the cells used seed 3, a rare draw: 3 pores, one 17.6 um across (larger than in 98.5 % of the
+  seeds), none before x = 21.8 um (further than in 92 %). Results with it are marked "seed 3" below.
+* Pore diagnostics: Li in pores (cells with rho < 1/2), Li along pore walls (within
+  ``pore_wall_band`` outside a pore, as built), Li in the pore cores (deeper than the band inside
+  a pore) and the fullest pore's fill (its Li / its area): a pore that fills has Li in its core,
+  one that is lined does not.
 * Scaled-down default: a 60 x 40 um cell (Li 8 um + SE 52 um), interface width 1.5 um (2x the
   Chen value: kappa x 4), mesh 0.4 um near pores and 0.8 um elsewhere, 700 s (every pressure
   shorts within it); the full 1000 x 500 um, 500 s case at the native interface width is
@@ -967,13 +977,14 @@ def compare(root: Path, out: Path | None = None) -> Path:
                      color=line.get_color(), label=f"{label}: {c['results'].get('short_kind')}")
         ax3.plot(t, [r["li_grown_volume"] * 1e12 for r in rows], color=line.get_color(), label=label)
         ax3.plot(t, [r["dead_volume"] * 1e12 for r in rows], ":", color=line.get_color())
+        ax3.plot(t, [r["li_in_pores_volume"] * 1e12 for r in rows], "-.", color=line.get_color())
         ax2.plot(t, [r["pressure_li_peak"] / 1e6 for r in rows], color=line.get_color(), label=f"{label} peak")
         ax2.plot(t, [r["pressure_li_mean"] / 1e6 for r in rows], "--", color=line.get_color(), label=f"{label} mean")
         rows_out.append({"external_pressure_MPa": c["pressure"] / 1e6, **c["results"], "folder": str(c["folder"])})
     ax3.set_xlabel("t (s)")
     ax3.set_ylabel(r"Li volume ($\mu$m$^2$ per unit depth)")
     ax3.legend(fontsize=8)
-    ax3.set_title("Li grown into the SE (solid), of it dead (dotted)", fontsize=9)
+    ax3.set_title("Li grown into the SE (solid), of it dead (dotted)\nand in pores (dash-dot)", fontsize=9)
     _floor(ax, [r["leakage_current_density"] for c in cases for r in c["rows"][1:]])
     ax.set_xlabel("t (s)")
     ax.set_ylabel("current density at the counter electrode (A/m$^2$)")
