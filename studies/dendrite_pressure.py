@@ -200,6 +200,11 @@ results/dendrite_pressure/fingers-sweep):
 * Peak / final mean pressure in the grown Li 2.7 / 1.2, 6.7 / 4.1, 11.0 / 6.9 MPa.
 * Which short kind a loaded cell gets depends on the pore layout at this cell size: with seed 3
   (below) both loaded cells shorted soft; with seed 18 their bridges hold.
+* Seed 23, the next typical layout (exploration at 0 and 10 MPa, stopped at 115 / 78.5 s): the
+  same picture. At 0 MPa a front fills the pore it meets and shorts hard at 87.4 s (85-92 % of
+  V/R_s); at 10 MPa dendrites reach two pores and line their walls (Li within 2 um outside pore
+  walls 77 um^2, 19 % of the grown Li; in pores 113 um^2), and the leakage rises to 83 % of V/R_s
+  over ~3 s from the short at 68.9 s, then holds at 62-83 % (no opening by 78.5 s).
 
 With seed 3 (the layout until 2026-11-22; the sweep, 1 rank per case, 10 / 12 / 26 min at 0 / 5 /
 10 MPa; 33.8k dofs; results/dendrite_pressure/fingers-seed3-sweep; everything below in this
