@@ -453,36 +453,38 @@ def typical_seed(cfg: Config, seeds=range(200)) -> int:
     larger than the median largest, the nearest pore edge within one mean pore radius of the
     median distance from the anode, and no pore within one interface width of a protrusion (the
     initial Li and a pore would touch)."""
-    ys, r_p = protrusion_centres(cfg), cfg.protrusion_radius
-    a, b = cfg.li_thickness - r_p, cfg.li_thickness + max(cfg.protrusion_length - r_p, 0.0)
     stats = []
     for seed in seeds:
         centres, radii = dataclasses.replace(cfg.porous(), seed=seed).pores(2)
-        to_protrusion = min((float(np.min(np.hypot(centres[:, 0] - np.clip(centres[:, 0], a, b), centres[:, 1] - yc)
-                                          - r_p - radii)) for yc in ys), default=np.inf)
+        to_protrusion = float(np.min(protrusion_distance(cfg, centres[:, 0], centres[:, 1]) - radii))
         stats.append((seed, len(radii), 2 * radii.max(), float(np.min(centres[:, 0] - radii)), to_protrusion))
-    _, count, largest, nearest, _ = (np.array(c) for c in zip(*stats, strict=True))
+    count, largest, nearest = (float(np.median([row[k] for row in stats])) for k in (1, 2, 3))
     for seed, n, d, x, gap in stats:
-        if n == np.median(count) and d <= np.median(largest) and abs(x - np.median(nearest)) <= 0.5 * \
-                cfg.mean_pore_diameter and gap >= cfg.interface_width:
+        if n == count and d <= largest and abs(x - nearest) <= 0.5 * cfg.mean_pore_diameter \
+                and gap >= cfg.interface_width:
             return seed
     raise ValueError(f"no typical pore layout among seeds {seeds}")
+
+
+def protrusion_distance(cfg: Config, x, y):
+    """Signed distance from (x, y) to the nearest protrusion (negative inside; +inf without any):
+    each a capsule from (li_thickness - r, yc) to (li_thickness + protrusion_length - r, yc) of
+    radius r, i.e. a rectangle of half-width r capped by a semicircle."""
+    r = cfg.protrusion_radius
+    a, b = cfg.li_thickness - r, cfg.li_thickness + max(cfg.protrusion_length - r, 0.0)
+    level = np.full(np.broadcast(x, y).shape, np.inf)
+    for yc in protrusion_centres(cfg):
+        level = np.minimum(level, np.hypot(x - np.clip(x, a, b), y - yc) - r)
+    return level
 
 
 def initial_xi(cfg: Config, width: float):
     """xi0(x): the Li layer x < li_thickness plus ``protrusions`` rounded fingers (a rectangle of
     half-width r capped by a semicircle, tip at li_thickness + protrusion_length), with the
     equilibrium tanh profile of width ``width`` across the signed distance."""
-    x0, r, length = cfg.li_thickness, cfg.protrusion_radius, cfg.protrusion_length
-    ys = protrusion_centres(cfg)
-
     def xi0(x):
-        level = x[0] - x0  # signed distance to the flat Li surface (negative in Li)
-        for yc in ys:
-            # a capsule from (x0 - r, yc) to (x0 + length - r, yc) of radius r
-            a, b = x0 - r, x0 + max(length - r, 0.0)
-            px = np.clip(x[0], a, b)
-            level = np.minimum(level, np.hypot(x[0] - px, x[1] - yc) - r)
+        # signed distance to the Li surface (negative in Li): the flat anode or a protrusion
+        level = np.minimum(x[0] - cfg.li_thickness, protrusion_distance(cfg, x[0], x[1]))
         return 0.5 * (1 - np.tanh(level / width))
 
     return xi0
