@@ -49,14 +49,36 @@ def choices(default: tuple, options: tuple[str, ...], doc: str = ""):
     return field(default=tuple(default), metadata={"choices": options, "doc": doc, "list": True})
 
 
-def load_toml(path: str | Path) -> dict:
+def load_toml(path: str | Path, _including: tuple[Path, ...] = ()) -> dict:
+    """The table of a TOML config. A top-level ``base = "other.toml"`` (relative to this file)
+    starts from that config and overrides its keys (tables merged key by key), so that a variant
+    states only what it changes and follows its base."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} not found")
+        where = f" (the base of {str(_including[-1])!r})" if _including else ""
+        raise ConfigError(f"config file {str(path)!r} not found{where}")
     try:
-        return tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base: expected the file name of another config, got {base!r}")
+    chain = (*_including, path.resolve())
+    parent = path.parent / base
+    if parent.resolve() in chain:
+        raise ConfigError(f"{path}: base: {base!r} leads back to itself "
+                          f"({' -> '.join(p.name for p in (*chain, parent.resolve()))})")
+    return _merged(load_toml(parent, chain), data)
+
+
+def _merged(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def parse(cls, data: dict, where: str = ""):

@@ -447,8 +447,8 @@ def protrusion_centres(cfg: Config) -> np.ndarray:
     return np.linspace(margin, cfg.height - margin, n)
 
 
-def typical_seed(cfg: Config, seeds=range(200)) -> int:
-    """The first seed whose pore layout is typical of the ensemble over ``seeds``, so that the
+def typical_seeds(cfg: Config, seeds=range(200)) -> list[int]:
+    """The seeds whose pore layout is typical of the ensemble over ``seeds``, in order, so that the
     pores a front meets are not a rare draw: as many pores as the median, the largest pore no
     larger than the median largest, the nearest pore edge within one mean pore radius of the
     median distance from the anode, and no pore within one interface width of a protrusion (the
@@ -459,11 +459,17 @@ def typical_seed(cfg: Config, seeds=range(200)) -> int:
         to_protrusion = float(np.min(protrusion_distance(cfg, centres[:, 0], centres[:, 1]) - radii))
         stats.append((seed, len(radii), 2 * radii.max(), float(np.min(centres[:, 0] - radii)), to_protrusion))
     count, largest, nearest = (float(np.median([row[k] for row in stats])) for k in (1, 2, 3))
-    for seed, n, d, x, gap in stats:
-        if n == count and d <= largest and abs(x - nearest) <= 0.5 * cfg.mean_pore_diameter \
-                and gap >= cfg.interface_width:
-            return seed
-    raise ValueError(f"no typical pore layout among seeds {seeds}")
+    return [seed for seed, n, d, x, gap in stats
+            if n == count and d <= largest and abs(x - nearest) <= 0.5 * cfg.mean_pore_diameter
+            and gap >= cfg.interface_width]
+
+
+def typical_seed(cfg: Config, seeds=range(200)) -> int:
+    """The first of :func:`typical_seeds`: the shipped cells' pore layout."""
+    typical = typical_seeds(cfg, seeds)
+    if not typical:
+        raise ValueError(f"no typical pore layout among seeds {seeds}")
+    return typical[0]
 
 
 def protrusion_distance(cfg: Config, x, y):
@@ -929,7 +935,7 @@ def load_case(folder: Path) -> dict:
     # the short's behaviour from the history, so that cases run before a change of the criteria compare alike
     results = {**results, **short_behaviour(cfg, rows, results.get("short_time_s"))}
     return {"manifest": manifest, "rows": rows, "snaps": snaps, "results": results,
-            "pressure": cfg.external_pressure, "folder": folder}
+            "pressure": cfg.external_pressure, "config": cfg, "folder": folder}
 
 
 def _num(v: str):
@@ -1044,15 +1050,146 @@ def compare(root: Path, out: Path | None = None) -> Path:
     return out
 
 
+KIND_MARKERS = {"hard": "o", "partial": "s", "soft": "v", None: "x"}
+
+
+def ensemble(roots: list[Path], out: Path) -> tuple[Path, list[dict]]:
+    """Pore-layout ensemble: the complete cases below ``roots``, which must differ in ``seed`` and
+    ``external_pressure`` only. Figure ``out`` (+ CSV): the end states (a row per seed, a column per
+    pressure), the electronic current after the first short against V/R_s, the first-short time and
+    the share of the grown Li in and along pores against the pressure, one line per seed. At ~5
+    pores per cell the kind of short depends on the draw; this shows how much. Returns the figure's
+    path and a row per case (seed, pressure, short time and kind, ...), sorted by pressure, seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = [load_case(f) for root in roots for f in find_cases(root)]
+    if not cases:
+        raise FileNotFoundError(f"no complete dendrite_pressure case below {', '.join(map(str, roots))}")
+    base = dataclasses.asdict(cases[0]["config"])
+    differ = sorted({k for c in cases for k, v in dataclasses.asdict(c["config"]).items()
+                     if k not in ("seed", "external_pressure", "figure") and v != base[k]})
+    if differ:
+        raise ValueError(f"the ensemble's cases must differ in seed and external_pressure only, not in {differ}")
+    by_key = {}
+    for c in cases:  # one case per (seed, pressure): the last found wins, so a re-run replaces an old one
+        by_key[(c["config"].seed, c["pressure"])] = c
+    seeds = sorted({k[0] for k in by_key})
+    pressures = sorted({k[1] for k in by_key})
+    colours = {p / 1e6: f"C{i}" for i, p in enumerate(pressures)}
+    styles = dict(zip(seeds, ["-", "--", "-.", ":"] * len(seeds), strict=False))
+    fig = plt.figure(figsize=(4.0 * max(len(pressures), 3), 2.6 * len(seeds) + 4.0), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=(2.6 * len(seeds), 4.0))
+    grid = top.subplots(len(seeds), len(pressures), squeeze=False)
+    ax_after, ax_time, ax_pores = bottom.subplots(1, 3)
+    rows_out = []
+    for i, seed in enumerate(seeds):
+        for j, p in enumerate(pressures):
+            ax = grid[i, j]
+            c = by_key.get((seed, p))
+            if c is None:
+                ax.set_axis_off()
+                ax.set_title(f"seed {seed}, {p / 1e6:g} MPa: not run", fontsize=8)
+                continue
+            r = c["results"]
+            t_end = max(c["snaps"])
+            _field_panel(ax, c["snaps"][t_end], "xi", "Blues", r"$\xi$", 0, 1)
+            short = r.get("short_time_s")
+            ax.set_title(f"seed {seed}, {p / 1e6:g} MPa, t = {t_end:.3g} s: " +
+                         ("no short" if short is None else f"{r['short_kind']} short at {short:.3g} s"), fontsize=8)
+            limit = r.get("hard_short_limit_A_m2") or 1.0
+            settled = (None, None)
+            if short is not None:
+                after = [row for row in c["rows"] if row["t"] >= short]
+                ax_after.plot([row["t"] - short for row in after],
+                              [row["electronic_current_density"] / limit for row in after],
+                              color=colours[p / 1e6], ls=styles[seed], label=f"seed {seed}, {p / 1e6:g} MPa")
+                # the range it settles in: over the second half of the time followed after the short
+                late = [row["electronic_current_density"] / limit for row in after
+                        if row["t"] >= short + 0.5 * (after[-1]["t"] - short)]
+                settled = (min(late), max(late))
+            grown = r.get("li_grown_volume_um2") or float("nan")
+            rows_out.append({"seed": seed, "external_pressure_MPa": p / 1e6, "short_time_s": short,
+                             "short_kind": r.get("short_kind"), "short_openings": r.get("short_openings"),
+                             "settled_min_of_limit": settled[0], "settled_max_of_limit": settled[1],
+                             "peak_after_short_of_limit": (r["electronic_after_short_max_A_m2"] / limit
+                                                           if short is not None else None),
+                             "time_after_short_s": r.get("time_after_short_s"),
+                             "li_grown_um2": r.get("li_grown_volume_um2"),
+                             "li_in_pores_fraction": r.get("li_in_pores_volume_um2", float("nan")) / grown,
+                             "li_along_pore_walls_fraction": r.get("li_along_pore_walls_fraction"),
+                             "pore_fill_max": r.get("pore_fill_max"),
+                             "max_dead_li_um2": r.get("max_dead_li_volume_um2"),
+                             "pressure_li_peak_MPa": r.get("pressure_li_peak_MPa"), "folder": str(c["folder"])})
+    rows_out.sort(key=lambda row: (row["external_pressure_MPa"], row["seed"]))
+    for seed in seeds:
+        mine = [row for row in rows_out if row["seed"] == seed]
+        mpa = [row["external_pressure_MPa"] for row in mine]
+        for ax, key in ((ax_time, "short_time_s"), (ax_pores, "li_in_pores_fraction")):
+            ax.plot(mpa, [np.nan if row[key] is None else row[key] for row in mine], color="0.6", ls=styles[seed],
+                    lw=0.8, label=f"seed {seed}" if ax is ax_time else None)
+        for row in mine:
+            ax_time.plot(row["external_pressure_MPa"], np.nan if row["short_time_s"] is None else row["short_time_s"],
+                         KIND_MARKERS.get(row["short_kind"], "x"), color=colours[row["external_pressure_MPa"]])
+            ax_pores.plot(row["external_pressure_MPa"], row["li_in_pores_fraction"], "o", color="0.3")
+            ax_pores.plot(row["external_pressure_MPa"], row["li_along_pore_walls_fraction"] or np.nan, "^",
+                          color="tab:red")
+    for kind, marker in KIND_MARKERS.items():
+        if kind:
+            ax_time.plot([], [], marker, color="k", label=kind)
+    ax_after.set_xlabel("t after the first short (s)")
+    ax_after.set_ylabel("electronic current / (V/R$_s$)")
+    ax_after.set_ylim(bottom=0)
+    ax_after.legend(fontsize=7)
+    ax_after.set_title("the leakage after the short (colour: pressure, line: seed)", fontsize=9)
+    ax_time.set_xlabel("external pressure (MPa)")
+    ax_time.set_ylabel("first short (s)")
+    ax_time.legend(fontsize=7)
+    ax_time.set_title("first short; marker: its kind", fontsize=9)
+    ax_pores.plot([], [], "o", color="0.3", label="in pores")
+    ax_pores.plot([], [], "^", color="tab:red", label="within the band outside pore walls")
+    ax_pores.set_xlabel("external pressure (MPa)")
+    ax_pores.set_ylabel("share of the grown Li")
+    ax_pores.legend(fontsize=7)
+    ax_pores.set_title("Li in pores and along their walls", fontsize=9)
+    fig.suptitle(f"dendrite_pressure: pore-layout ensemble, seeds {', '.join(map(str, seeds))}")
+    out = Path(out)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    write_csv_atomic(out.with_suffix(".csv"), rows_out)
+    return out, rows_out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ssbx.studies.dendrite_pressure")
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("compare", help="comparison figure of the complete cases below a results folder")
     c.add_argument("root", type=Path)
     c.add_argument("-o", "--output", type=Path, default=None)
+    e = sub.add_parser("ensemble", help="pore-layout ensemble: the cases below the folders, by seed and pressure")
+    e.add_argument("roots", type=Path, nargs="+")
+    e.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
-    if MPI.COMM_WORLD.rank == 0:
-        path = compare(args.root, args.output)
+    if MPI.COMM_WORLD.rank != 0:
+        return 0
+    if args.command == "compare":
+        print(compare(args.root, args.output))
+    else:
+        path, rows = ensemble(args.roots, args.output)
+        def fmt(v, spec):
+            return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+
+        print("| seed | MPa | first short (s) | kind | settles at (of V/R_s) | Li grown (um^2) | in pores | "
+              "along pore walls | dead Li, max (um^2) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['seed']} | {r['external_pressure_MPa']:g} | {fmt(r['short_time_s'], '.1f')} | "
+                  f"{r['short_kind'] or 'none'} | {fmt(r['settled_min_of_limit'], '.0%')}-"
+                  f"{fmt(r['settled_max_of_limit'], '.0%')} | {fmt(r['li_grown_um2'], '.0f')} | "
+                  f"{fmt(r['li_in_pores_fraction'], '.0%')} | {fmt(r['li_along_pore_walls_fraction'], '.0%')} | "
+                  f"{fmt(r['max_dead_li_um2'], '.0f')} |")
         print(path)
     return 0
 

@@ -41,3 +41,31 @@ def test_override_by_bare_or_dotted_name():
     assert c.geometry.li_thickness == pytest.approx(200e-6) and c.mesh.size_max == pytest.approx(1e-3)
     with pytest.raises(ConfigError, match="no such field"):
         prepare({"study": "cell_elastic"}, {"nothing": "1"})
+
+
+def test_a_config_extends_its_base(tmp_path):
+    """``base`` starts from another config (relative path, tables merged key by key), the file's
+    own keys win, and a missing base or a cycle is an error naming the file."""
+    from ssbx.studies.config import load_toml
+
+    (tmp_path / "a.toml").write_text('study = "cell_elastic"\nstack_pressure = "5 MPa"\n'
+                                     '[geometry]\nli_thickness = "100 um"\nse_mass = "0.05 g"\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.toml").write_text('base = "../a.toml"\nstack_pressure = "7 MPa"\n'
+                                             '[geometry]\nli_thickness = "50 um"\n')
+    raw = load_toml(tmp_path / "sub" / "b.toml")
+    assert raw == {"study": "cell_elastic", "stack_pressure": "7 MPa",
+                   "geometry": {"li_thickness": "50 um", "se_mass": "0.05 g"}}
+    c = prepare(raw).config
+    assert c.stack_pressure == 7e6 and c.geometry.li_thickness == pytest.approx(50e-6)
+    assert c.geometry.se_mass == pytest.approx(50e-6)
+    (tmp_path / "c.toml").write_text('base = "d.toml"\n')
+    (tmp_path / "d.toml").write_text('base = "c.toml"\n')
+    with pytest.raises(ConfigError, match="leads back to itself"):
+        load_toml(tmp_path / "c.toml")
+    (tmp_path / "e.toml").write_text('base = "missing.toml"\n')
+    with pytest.raises(ConfigError, match="missing.toml.*base of"):
+        load_toml(tmp_path / "e.toml")
+    (tmp_path / "f.toml").write_text('base = 3\n')
+    with pytest.raises(ConfigError, match="base"):
+        load_toml(tmp_path / "f.toml")

@@ -84,6 +84,7 @@ def test_the_pore_layouts_are_typical():
         raw = load_toml(configs / name)
         cfg = parse(dp.Config, {k: v for k, v in raw.items() if k not in ("study", "case")})
         assert dp.typical_seed(cfg) == cfg.seed, name
+    assert dp.typical_seeds(cfg)[:4] == [18, 23, 33, 70]  # the fingering ensemble's seeds (README)
     centres, radii = dataclasses.replace(cfg, seed=3).porous().pores(2)
     assert len(radii) == 3 and 2 * radii.max() > 17e-6 and np.min(centres[:, 0] - radii) > 21e-6
 
@@ -100,6 +101,25 @@ def test_outputs_and_comparison(two_pressures):
         figure = dp.compare(root)
         ok = figure.is_file() and figure.with_suffix(".csv").is_file() and len(dp.find_cases(root)) == 2
     assert MPI.COMM_WORLD.bcast(ok, root=0)
+
+
+def test_pore_layout_ensemble(two_pressures, tmp_path_factory):
+    """The ensemble gathers the cases of several folders by seed and pressure (seed 1 at 0 and 10
+    MPa, seed 2 at 10 MPa), and refuses a case that differs in anything else (here t_end)."""
+    _, root = two_pressures
+    comm = MPI.COMM_WORLD
+    other = Path(comm.bcast(str(tmp_path_factory.mktemp("dpe")), root=0))
+    _run(tiny(seed=2, external_pressure="10 MPa", figure=False), other / "seeds", "seed=2")
+    _run(tiny(seed=2, t_end="0.2 s", snapshot_times=["0.2 s"], figure=False), other / "shorter", "seed=2")
+    ok = True
+    if comm.rank == 0:
+        path, rows = dp.ensemble([root, other / "seeds"], other / "ensemble.png")
+        ok = path.is_file() and path.with_suffix(".csv").is_file()
+        ok &= [(r["seed"], r["external_pressure_MPa"]) for r in rows] == [(1, 0), (1, 10), (2, 10)]
+        ok &= all(r["short_time_s"] is None and r["li_grown_um2"] > 0 for r in rows)
+        with pytest.raises(ValueError, match="t_end"):
+            dp.ensemble([root, other], other / "mixed.png")
+    assert comm.bcast(ok, root=0)
 
 
 def test_pressure_in_li_rises_with_external_pressure(two_pressures):
