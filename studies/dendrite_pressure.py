@@ -32,6 +32,12 @@ pressure in Li.
 Comparison of a sweep: ``python -m ssbx.studies.dendrite_pressure compare results/dendrite_pressure``
 finds the complete cases below that folder and draws morphology panels per pressure, the leakage
 current vs time and the pressure in the dendrites (``comparison.png`` + ``comparison.csv``).
+Pore-layout ensemble: ``python -m ssbx.studies.dendrite_pressure ensemble ROOT... -o FIG.png``
+gathers the complete cases below several folders that differ in ``seed`` and
+``external_pressure`` only (it refuses others) and draws the end states (a row per seed), the
+electronic current after the first short, the first-short time and kind, and the share of the
+grown Li in and along pores against the pressure (:func:`ensemble`; FIG.csv and a markdown table
+on stdout). :func:`typical_seeds` lists the typical pore layouts to draw the seeds from.
 
 Choices made here (all config fields; "assumed" = no literature value):
 * Electrolyte: single ion (``electrolyte = "single_ion"``, the default since 2026-11-21). Li6PS5Cl
@@ -79,10 +85,11 @@ Choices made here (all config fields; "assumed" = no literature value):
   opens again (soft: the electronic current falls below half of its peak). With an ideal collector
   nothing bounds the current through a Li bridge, and the step collapses to ~1 ms right after the
   short.
-* Pore layout (``seed``): 18, the first typical layout of seeds 0-199 (:func:`typical_seed`): 5
-  pores (the median count), the largest 11.7 um across (median 12.8 um), the nearest pore edge at
-  x = 14.4 um (median 13.3 um; the protrusion tips reach 13 um), none touching a protrusion. A 60 x
-  40 um cell holds only ~5 pores, so one draw decides which pores a front meets. Until 2026-11-22
+* Pore layout (``seed``): 18, the first typical layout of seeds 0-199 (:func:`typical_seeds`:
+  18, 23, 33, 70, ...): 5 pores (the median count), the largest 11.7 um across (median 12.8 um),
+  the nearest pore edge at x = 14.4 um (median 13.3 um; the protrusion tips reach 13 um), none
+  touching a protrusion. A 60 x 40 um cell holds only ~5 pores, so one draw decides which pores a
+  front meets. Until 2026-11-22
   the cells used seed 3, a rare draw: 3 pores, one 17.6 um across (larger than in 98.5 % of the
   seeds), none before x = 21.8 um (further than in 92 %). Results with it are marked "seed 3" below.
 * Pore diagnostics: Li in pores (cells with rho < 1/2), Li along pore walls (within
