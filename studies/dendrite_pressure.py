@@ -189,12 +189,12 @@ results/dendrite_pressure/fingers-sweep):
 * First short at 57.3 / 42.5 / 43.4 s (0 / 5 / 10 MPa). Plating at 25 s 967 / 882 / 790 A/m^2:
   pressure slows the bulk of the growth (Li grown by the end 418 / 261 / 252 um^2).
 * 0 MPa, hard: the protrusions merge into a rough front that fills the small pore next to it (62 %
-  of its area, 3.4 um^2 in its core), branches along the top face past it and runs to the counter
-  electrode. The electronic current reaches 93 % of V/R_s within 1 s and holds at 89-93 % (the
+  of its area, 3.4 um^2 in its core), branches past it from the top protrusion (y ~ 34 um) and runs
+  to the counter electrode. The electronic current reaches 93 % of V/R_s within 1 s and holds at 89-93 % (the
   collector at -39 mV).
-* 5 MPa, partial: the protrusions stall as stubs; a thin straight dendrite along the top face
-  shorts; the electronic current holds at 73-75 % of V/R_s (collector -0.09 V).
-* 10 MPa, partial: the same, at 66-71 % of V/R_s (collector -0.12 V); the top-face dendrite is
+* 5 MPa, partial: the protrusions stall as stubs; a thin straight dendrite grows from the top
+  protrusion along its axis (y = 34-36 um; the top face is at 40 um) and shorts; the electronic current holds at 73-75 % of V/R_s (collector -0.09 V).
+* 10 MPa, partial: the same, at 66-71 % of V/R_s (collector -0.12 V); that dendrite is
   broken into segments joined by diffuse Li.
 * Under load Li fills the small pore further (71 / 77 % of its area at 5 / 10 MPa, 11.6 / 15.9
   um^2 in its core) and lines the inside of the lower pore's wall (a crescent; at 0 MPa the front
