@@ -193,7 +193,8 @@ results/dendrite_pressure/fingers-sweep):
   to the counter electrode. The electronic current reaches 93 % of V/R_s within 1 s and holds at 89-93 % (the
   collector at -39 mV).
 * 5 MPa, partial: the protrusions stall as stubs; a thin straight dendrite grows from the top
-  protrusion along its axis (y = 34-36 um; the top face is at 40 um) and shorts; the electronic current holds at 73-75 % of V/R_s (collector -0.09 V).
+  protrusion along its axis (y = 34-36 um; the top face is at 40 um) and shorts; the electronic
+  current holds at 73-75 % of V/R_s (collector -0.09 V).
 * 10 MPa, partial: the same, at 66-71 % of V/R_s (collector -0.12 V); that dendrite is
   broken into segments joined by diffuse Li.
 * Under load Li fills the small pore further (71 / 77 % of its area at 5 / 10 MPa, 11.6 / 15.9
