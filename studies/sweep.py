@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from pathlib import Path
 
 from mpi4py import MPI
@@ -64,6 +65,7 @@ def run_sweep(raw: dict, specs: dict[str, list[str]], ranks_per_case: int, root:
                 mine.append((i, run_case(case, sub, sweep_root)))
     finally:
         sub.Free()
+    wait_idle(world)  # a group that is done waits here, asleep, for the slower ones
     gathered = world.gather([(i, r) for i, r in mine if sub_rank_zero(world, ranks_per_case)], root=0)
     if world.rank == 0:
         done = dict(item for part in gathered for item in part)
@@ -78,6 +80,15 @@ def run_sweep(raw: dict, specs: dict[str, list[str]], ranks_per_case: int, root:
                  sweep_root / "summary.csv")
     world.Barrier()
     return sweep_root
+
+
+def wait_idle(comm: MPI.Comm, interval: float = 0.2) -> None:
+    """Wait until every rank of ``comm`` has arrived, sleeping between checks. A blocking MPI
+    collective busy-polls: the ranks of a group whose cases finished first would take a core
+    each from the groups still computing (on a laptop or a shared node, as long as they wait)."""
+    request = comm.Ibarrier()
+    while not request.Test():
+        time.sleep(interval)
 
 
 def sub_rank_zero(world: MPI.Comm, ranks_per_case: int) -> bool:
