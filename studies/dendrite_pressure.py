@@ -89,9 +89,9 @@ Choices made here (all config fields; "assumed" = no literature value):
   18, 23, 33, 70, ...): 5 pores (the median count), the largest 11.7 um across (median 12.8 um),
   the nearest pore edge at x = 14.4 um (median 13.3 um; the protrusion tips reach 13 um), none
   touching a protrusion. A 60 x 40 um cell holds only ~5 pores, so one draw decides which pores a
-  front meets. Until 2026-11-22
-  the cells used seed 3, a rare draw: 3 pores, one 17.6 um across (larger than in 98.5 % of the
-  seeds), none before x = 21.8 um (further than in 92 %). Results with it are marked "seed 3" below.
+  front meets. Until 2026-11-22 the cells used seed 3, a rare draw: 3 pores, one 17.6 um across
+  (larger than in 98.5 % of the seeds), none before x = 21.8 um (further than in 92 %). Results
+  with it are marked "seed 3" below.
 * Pore diagnostics: Li in pores (cells with rho < 1/2), Li along pore walls (within
   ``pore_wall_band`` outside a pore, as built), Li in the pore cores (deeper than the band inside
   a pore) and the fullest pore's fill (its Li / its area): a pore that fills has Li in its core,
@@ -190,8 +190,8 @@ results/dendrite_pressure/fingers-sweep):
   pressure slows the bulk of the growth (Li grown by the end 418 / 261 / 252 um^2).
 * 0 MPa, hard: the protrusions merge into a rough front that fills the small pore next to it (62 %
   of its area, 3.4 um^2 in its core), branches past it from the top protrusion (y ~ 34 um) and runs
-  to the counter electrode. The electronic current reaches 93 % of V/R_s within 1 s and holds at 89-93 % (the
-  collector at -39 mV).
+  to the counter electrode. The electronic current reaches 93 % of V/R_s within 1 s and holds at
+  89-93 % (the collector at -39 mV).
 * 5 MPa, partial: the protrusions stall as stubs; a thin straight dendrite grows from the top
   protrusion along its axis (y = 34-36 um; the top face is at 40 um) and shorts; the electronic
   current holds at 73-75 % of V/R_s (collector -0.09 V).
@@ -1170,6 +1170,22 @@ def ensemble(roots: list[Path], out: Path) -> tuple[Path, list[dict]]:
     return out, rows_out
 
 
+def ensemble_table(rows: list[dict]) -> str:
+    """The rows of :func:`ensemble` as a markdown table (for the README)."""
+    def fmt(v, spec):
+        return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+
+    lines = ["| seed | MPa | first short (s) | kind | settles at (of V/R_s) | Li grown (um^2) | in pores | "
+             "along pore walls | dead Li, max (um^2) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['seed']} | {r['external_pressure_MPa']:g} | {fmt(r['short_time_s'], '.1f')} | "
+                     f"{r['short_kind'] or 'none'} | {fmt(r['settled_min_of_limit'], '.0%')}-"
+                     f"{fmt(r['settled_max_of_limit'], '.0%')} | {fmt(r['li_grown_um2'], '.0f')} | "
+                     f"{fmt(r['li_in_pores_fraction'], '.0%')} | {fmt(r['li_along_pore_walls_fraction'], '.0%')} | "
+                     f"{fmt(r['max_dead_li_um2'], '.0f')} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ssbx.studies.dendrite_pressure")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -1186,18 +1202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(compare(args.root, args.output))
     else:
         path, rows = ensemble(args.roots, args.output)
-        def fmt(v, spec):
-            return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
-
-        print("| seed | MPa | first short (s) | kind | settles at (of V/R_s) | Li grown (um^2) | in pores | "
-              "along pore walls | dead Li, max (um^2) |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(f"| {r['seed']} | {r['external_pressure_MPa']:g} | {fmt(r['short_time_s'], '.1f')} | "
-                  f"{r['short_kind'] or 'none'} | {fmt(r['settled_min_of_limit'], '.0%')}-"
-                  f"{fmt(r['settled_max_of_limit'], '.0%')} | {fmt(r['li_grown_um2'], '.0f')} | "
-                  f"{fmt(r['li_in_pores_fraction'], '.0%')} | {fmt(r['li_along_pore_walls_fraction'], '.0%')} | "
-                  f"{fmt(r['max_dead_li_um2'], '.0f')} |")
+        print(ensemble_table(rows))
         print(path)
     return 0
 

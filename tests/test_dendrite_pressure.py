@@ -117,6 +117,8 @@ def test_pore_layout_ensemble(two_pressures, tmp_path_factory):
         ok = path.is_file() and path.with_suffix(".csv").is_file()
         ok &= [(r["seed"], r["external_pressure_MPa"]) for r in rows] == [(1, 0), (1, 10), (2, 10)]
         ok &= all(r["short_time_s"] is None and r["li_grown_um2"] > 0 for r in rows)
+        table = dp.ensemble_table(rows).splitlines()
+        ok &= len(table) == 2 + 3 and table[-1].startswith("| 2 | 10 | - | none | --- |")
         with pytest.raises(ValueError, match="t_end"):
             dp.ensemble([root, other], other / "mixed.png")
     assert comm.bcast(ok, root=0)
