@@ -214,6 +214,18 @@ results/dendrite_pressure/fingers-sweep):
   walls 77 um^2, 19 % of the grown Li; in pores 113 um^2), and the leakage rises to 83 % of V/R_s
   over ~3 s from the short at 68.9 s, then holds at 62-83 % (no opening by 78.5 s).
 
+Pore-layout ensemble (seeds 18, 33, 70 at 0 / 5 / 10 MPa, 1 rank per case, 26-53 min each;
+results/dendrite_pressure/fingers-seeds-sweep and fingers-seeds5-sweep; :func:`ensemble`):
+* 0 MPa shorts hard in every layout (first short 57.3 / 82.3 / 62.1 s; 89-91 % of V/R_s for 30 s).
+* Loaded cells never short hard: 4 of 6 partial (67-78 % of V/R_s), 2 soft (seed 33 at 5 and 10
+  MPa: the bridge holds at 72 / 63 % for 26 / 17 s, then dissolves; at 10 MPa it falls to 13 %,
+  the cell plates again and reconnects at 59 % within 13 s).
+* Li in pores, as a share of the Li grown, 8-9 % / 22-35 % / 27-41 % (0 / 5 / 10 MPa), rising with
+  the load in every layout; within 2 um outside pore walls 9-10 % unloaded, 8-15 % under load.
+* The first short comes sooner under load in every layout (43-54 s at 5 and 10 MPa), and every
+  short starts with a jump to more than half of V/R_s within ~1 s.
+* Peak pressure in the grown Li 2.7-2.9 / 6.7-10.0 / 11.0-15.3 MPa.
+
 With seed 3 (the layout until 2026-11-22; the sweep, 1 rank per case, 10 / 12 / 26 min at 0 / 5 /
 10 MPa; 33.8k dofs; results/dendrite_pressure/fingers-seed3-sweep; everything below in this
 section is seed 3):
@@ -271,16 +283,15 @@ section is seed 3):
   short runs, but the full fingers cell crawls (30 rejected steps and dt ~0.04 s within the first
   second at 10 MPa; stopped).
 
-Reproduced in the fingering regime (seed 18 unless stated): at 0 MPa Li fills the pore it meets,
-branches and penetrates, with a hard short that holds; under load Li lines a pore's inner wall and
-fills pores; dead Li (segments parted by diffuse Li) under load and at 0 MPa; pressure holds the
-bulk of the growth back; the pressure in the Li peaks in the dendrites and rises with the load;
-with seed 3, soft shorts under load that open again, at 10 MPa with a leakage that fluctuates
-between 27 and 63 % of V/R_s and Li cut off from the anode. Not reproduced: growth along pore walls
-as a 5 MPa regime of its own; the first short coming later under load (the planar default shorts
-later, 348 / 491 / 609 s; the fingering regime sooner); a 10 MPa leakage that neither jumps at the
-first contact nor holds (seed 18: it holds at 66-71 % of V/R_s; seed 3: it jumps to 63 %, then
-fluctuates and opens); a metallic (xi > 1/2) bridge.
+Reproduced in the fingering regime (across the ensemble of seeds 18, 33, 70 unless stated): at
+0 MPa Li penetrates with a hard short that holds (seed 18: after filling the pore it meets and
+branching); under load the shorts are never hard (partial, or soft: seed 33 at 5 and 10 MPa, and
+seed 3) and Li fills and lines pores, more with more load; dead Li (segments parted by diffuse Li)
+under load and at 0 MPa; pressure holds the bulk of the growth back; the pressure in the Li peaks
+in the dendrites and rises with the load. Not reproduced: growth along pore walls as a 5 MPa
+regime of its own; the first short coming later under load (the planar default shorts later, 348
+/ 491 / 609 s; the fingering regime sooner); a 10 MPa leakage that does not jump at the first
+contact (every short jumps to more than half of V/R_s within ~1 s); a metallic (xi > 1/2) bridge.
 """
 
 from __future__ import annotations
