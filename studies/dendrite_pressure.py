@@ -879,6 +879,15 @@ def _field_panel(ax, s: dict, key: str, cmap: str, label: str, vmin=None, vmax=N
     ax.figure.colorbar(im, ax=ax, shrink=0.8, label=label)
 
 
+def _dress(ax, xlabel: str, ylabel: str, title: str, legend: int | None = 7) -> None:
+    """Axis labels, a small title and (unless ``legend`` is None) a legend of that font size."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    if legend is not None:
+        ax.legend(fontsize=legend)
+
+
 def _floor(ax, currents) -> None:
     """Log axis from 1e-4 of the smallest counter current: the electronic part starts at round-off."""
     level = np.abs(np.asarray(currents, dtype=float))
@@ -1042,27 +1051,18 @@ def compare(root: Path, out: Path | None = None) -> Path:
         ax2.plot(t, [r["pressure_li_peak"] / 1e6 for r in rows], color=line.get_color(), label=f"{label} peak")
         ax2.plot(t, [r["pressure_li_mean"] / 1e6 for r in rows], "--", color=line.get_color(), label=f"{label} mean")
         rows_out.append({"external_pressure_MPa": c["pressure"] / 1e6, **c["results"], "folder": str(c["folder"])})
-    ax3.set_xlabel("t (s)")
-    ax3.set_ylabel(r"Li volume ($\mu$m$^2$ per unit depth)")
-    ax3.legend(fontsize=8)
-    ax3.set_title("Li grown into the SE (solid), of it dead (dotted)\nand in pores (dash-dot)", fontsize=9)
+    _dress(ax3, "t (s)", r"Li volume ($\mu$m$^2$ per unit depth)",
+           "Li grown into the SE (solid), of it dead (dotted)\nand in pores (dash-dot)", legend=8)
     _floor(ax, [r["leakage_current_density"] for c in cases for r in c["rows"][1:]])
-    ax.set_xlabel("t (s)")
-    ax.set_ylabel("current density at the counter electrode (A/m$^2$)")
-    ax.legend(fontsize=8)
-    ax.set_title("counter-electrode current (solid), its electronic part (dotted);\n"
-                 "grey dashed: V/R$_s$, a full short behind the series resistance", fontsize=9)
-    ax4.set_xlabel("t after the first short (s)")
-    ax4.set_ylabel("electronic current / (V/R$_s$)" if any(c["results"].get("hard_short_limit_A_m2") for c in cases)
-                   else "electronic current (A/m$^2$)")
+    _dress(ax, "t (s)", "current density at the counter electrode (A/m$^2$)",
+           "counter-electrode current (solid), its electronic part (dotted);\n"
+           "grey dashed: V/R$_s$, a full short behind the series resistance", legend=8)
     ax4.set_ylim(bottom=0)
-    if ax4.lines:
-        ax4.legend(fontsize=8)
-    ax4.set_title("the leakage after the short: hard, partial or soft", fontsize=9)
-    ax2.set_xlabel("t (s)")
-    ax2.set_ylabel("hydrostatic pressure in the grown Li (MPa)")
-    ax2.legend(fontsize=7)
-    ax2.set_title("pressure in the dendrites", fontsize=9)
+    _dress(ax4, "t after the first short (s)",
+           "electronic current / (V/R$_s$)" if any(c["results"].get("hard_short_limit_A_m2") for c in cases)
+           else "electronic current (A/m$^2$)", "the leakage after the short: hard, partial or soft",
+           legend=8 if ax4.lines else None)
+    _dress(ax2, "t (s)", "hydrostatic pressure in the grown Li (MPa)", "pressure in the dendrites")
     fig.savefig(out, dpi=120)
     plt.close(fig)
     write_csv_atomic(out.with_suffix(".csv"), rows_out)
@@ -1158,21 +1158,13 @@ def ensemble(roots: list[Path], out: Path) -> tuple[Path, list[dict]]:
     for kind, marker in KIND_MARKERS.items():
         if kind:
             ax_time.plot([], [], marker, color="k", label=kind)
-    ax_after.set_xlabel("t after the first short (s)")
-    ax_after.set_ylabel("electronic current / (V/R$_s$)")
     ax_after.set_ylim(bottom=0)
-    ax_after.legend(fontsize=7)
-    ax_after.set_title("the leakage after the short (colour: pressure, line: seed)", fontsize=9)
-    ax_time.set_xlabel("external pressure (MPa)")
-    ax_time.set_ylabel("first short (s)")
-    ax_time.legend(fontsize=7)
-    ax_time.set_title("first short; marker: its kind", fontsize=9)
+    _dress(ax_after, "t after the first short (s)", "electronic current / (V/R$_s$)",
+           "the leakage after the short (colour: pressure, line: seed)")
+    _dress(ax_time, "external pressure (MPa)", "first short (s)", "first short; marker: its kind")
     ax_pores.plot([], [], "o", color="0.3", label="in pores")
     ax_pores.plot([], [], "^", color="tab:red", label="within the band outside pore walls")
-    ax_pores.set_xlabel("external pressure (MPa)")
-    ax_pores.set_ylabel("share of the grown Li")
-    ax_pores.legend(fontsize=7)
-    ax_pores.set_title("Li in pores and along their walls", fontsize=9)
+    _dress(ax_pores, "external pressure (MPa)", "share of the grown Li", "Li in pores and along their walls")
     fig.suptitle(f"dendrite_pressure: pore-layout ensemble, seeds {', '.join(map(str, seeds))}")
     out = Path(out)
     fig.savefig(out, dpi=110)
