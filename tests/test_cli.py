@@ -130,4 +130,3 @@ def test_sweep_case_names_hold_only_what_varies():
     assert case_name("default", {"stack_pressure": "5 MPa"}) == "stack_pressure=5MPa"
     assert case_name("default", {"snapshot_times": '["1 s", "2 s"]'}) == "snapshot_times=1s___2s"
     assert case_name("default", {}) == "default"
-
