@@ -880,11 +880,12 @@ def _field_panel(ax, s: dict, key: str, cmap: str, label: str, vmin=None, vmax=N
 
 
 def _dress(ax, xlabel: str, ylabel: str, title: str, legend: int | None = 7) -> None:
-    """Axis labels, a small title and (unless ``legend`` is None) a legend of that font size."""
+    """Axis labels, a small title and (unless ``legend`` is None or nothing is labelled) a legend
+    of that font size."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
-    if legend is not None:
+    if legend is not None and ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize=legend)
 
 
@@ -1060,8 +1061,7 @@ def compare(root: Path, out: Path | None = None) -> Path:
     ax4.set_ylim(bottom=0)
     _dress(ax4, "t after the first short (s)",
            "electronic current / (V/R$_s$)" if any(c["results"].get("hard_short_limit_A_m2") for c in cases)
-           else "electronic current (A/m$^2$)", "the leakage after the short: hard, partial or soft",
-           legend=8 if ax4.lines else None)
+           else "electronic current (A/m$^2$)", "the leakage after the short: hard, partial or soft", legend=8)
     _dress(ax2, "t (s)", "hydrostatic pressure in the grown Li (MPa)", "pressure in the dendrites")
     fig.savefig(out, dpi=120)
     plt.close(fig)
