@@ -820,11 +820,14 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
       more than a tenth of the applied voltage);
     * "hard": it holds and reaches 90 % of V/R_s (without a series resistance: whenever it holds).
     ``series_resistance`` > 0 caps a full short at V/R_s (``hard_short_limit_A_m2``): without it the
-    current through the bridge is limited by nothing and the step collapses after the short."""
+    current through the bridge is limited by nothing and the step collapses after the short.
+    ``electronic_settled_min/max_A_m2``: the range the electronic current settles in, over the
+    second half of the time followed after the short."""
     limit = cfg.full_short_current
     last = rows[-1]
     out = {"hard_short_limit_A_m2": limit, "short_openings": 0, "short_kind": None,
            "electronic_after_short_min_A_m2": None, "electronic_after_short_max_A_m2": None,
+           "electronic_settled_min_A_m2": None, "electronic_settled_max_A_m2": None,
            "time_after_short_s": 0.0, "collector_potential_final_V": last.get("anode_potential"),
            "cell_resistance_final_ohm_cm2": None}
     if last.get("anode_current") and last.get("anode_potential") is not None:
@@ -833,13 +836,17 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
     if short_t is None:
         return out
     after = np.array([r["electronic_current_density"] for r in rows if r["t"] >= short_t])
+    # the range it settles in: over the second half of the time followed after the short
+    times = np.array([r["t"] for r in rows if r["t"] >= short_t])
+    settled = after[times >= short_t + 0.5 * (last["t"] - short_t)]
     peak = np.maximum.accumulate(after)
     low = after < 0.5 * peak
     openings = int(np.count_nonzero(low[1:] & ~low[:-1]))  # high -> low transitions
     kind = "soft" if openings else "partial" if limit and after.max() < 0.9 * limit else "hard"
     out.update(short_openings=openings, short_kind=kind,
                electronic_after_short_min_A_m2=float(after.min()),
-               electronic_after_short_max_A_m2=float(after.max()), time_after_short_s=last["t"] - short_t)
+               electronic_after_short_max_A_m2=float(after.max()), electronic_settled_min_A_m2=float(settled.min()),
+               electronic_settled_max_A_m2=float(settled.max()), time_after_short_s=last["t"] - short_t)
     return out
 
 
@@ -928,17 +935,14 @@ def plot_case(cfg: Config, rows: list[dict], snaps: dict, path: Path) -> None:
     _floor(ax, [r["leakage_current_density"] for r in rows[1:]])
     if cfg.full_short_current is not None:
         ax.axhline(cfg.full_short_current, color="0.5", ls="--", lw=0.8, label="V/R$_s$ (full short)")
-    ax.set_xlabel("t (s)")
-    ax.set_ylabel("current density (A/m$^2$)")
-    ax.legend(fontsize=7)
+    _dress(ax, "t (s)", "current density (A/m$^2$)", "")
     ax2 = fig.add_subplot(gs[3, half:] if n > 1 else gs[3, :])
     ax2.plot([r["t"] for r in rows], [r["pressure_li_peak"] / 1e6 for r in rows], label="peak p in grown Li")
     ax2.plot([r["t"] for r in rows], [r["pressure_li_mean"] / 1e6 for r in rows], label="mean p in grown Li")
     ax2.plot([r["t"] for r in rows], [r["dead_volume"] / UM**2 for r in rows], ":", label=r"dead Li ($\mu$m$^2$)")
     ax2.plot([r["t"] for r in rows], [r["isolated_volume"] / UM**2 for r in rows], "-.",
              label=r"of it without electrons ($\mu$m$^2$)")
-    ax2.set_xlabel("t (s)")
-    ax2.legend(fontsize=7)
+    _dress(ax2, "t (s)", "", "")
     fig.suptitle(f"dendrite_pressure: {cfg.external_pressure / 1e6:g} MPa, {cfg.voltage:g} V "
                  "(red: pores, black: xi = 0.5)")
     fig.savefig(path, dpi=120)
@@ -1119,22 +1123,20 @@ def ensemble(roots: list[Path], out: Path) -> tuple[Path, list[dict]]:
             ax.set_title(f"seed {seed}, {p / 1e6:g} MPa, t = {t_end:.3g} s: " +
                          ("no short" if short is None else f"{r['short_kind']} short at {short:.3g} s"), fontsize=8)
             limit = r.get("hard_short_limit_A_m2") or 1.0
-            settled = (None, None)
             if short is not None:
                 after = [row for row in c["rows"] if row["t"] >= short]
                 ax_after.plot([row["t"] - short for row in after],
                               [row["electronic_current_density"] / limit for row in after],
                               color=colours[p / 1e6], ls=styles[seed], label=f"seed {seed}, {p / 1e6:g} MPa")
-                # the range it settles in: over the second half of the time followed after the short
-                late = [row["electronic_current_density"] / limit for row in after
-                        if row["t"] >= short + 0.5 * (after[-1]["t"] - short)]
-                settled = (min(late), max(late))
+            # the leakage after the short as fractions of V/R_s (None without a short)
+            of_limit = {k: (r[f"electronic_{k}_A_m2"] / limit if short is not None else None)
+                        for k in ("settled_min", "settled_max", "after_short_max")}
             grown = r.get("li_grown_volume_um2") or float("nan")
             rows_out.append({"seed": seed, "external_pressure_MPa": p / 1e6, "short_time_s": short,
                              "short_kind": r.get("short_kind"), "short_openings": r.get("short_openings"),
-                             "settled_min_of_limit": settled[0], "settled_max_of_limit": settled[1],
-                             "peak_after_short_of_limit": (r["electronic_after_short_max_A_m2"] / limit
-                                                           if short is not None else None),
+                             "settled_min_of_limit": of_limit["settled_min"],
+                             "settled_max_of_limit": of_limit["settled_max"],
+                             "peak_after_short_of_limit": of_limit["after_short_max"],
                              "time_after_short_s": r.get("time_after_short_s"),
                              "li_grown_um2": r.get("li_grown_volume_um2"),
                              "li_in_pores_fraction": r.get("li_in_pores_volume_um2", float("nan")) / grown,

@@ -213,6 +213,9 @@ def test_short_behaviour_tells_hard_from_soft():
     soft = dp.short_behaviour(cfg, rows([1e-2, 3e4, 9e3, 2e3, 2.5e4, 1e4, 3e4]), 1.0)
     assert soft["short_kind"] == "soft" and soft["short_openings"] == 2
     assert soft["electronic_after_short_min_A_m2"] == pytest.approx(2e3)
+    # settled: over the second half of the 5 s after the short (t >= 3.5 s: 2.5e4, 1e4, 3e4)
+    assert soft["electronic_settled_min_A_m2"] == pytest.approx(1e4)
+    assert soft["electronic_settled_max_A_m2"] == pytest.approx(3e4)
     partial = dp.short_behaviour(cfg, rows([1e-2, 2e4, 2.4e4, 2.3e4]), 1.0)  # holds at 2/3 of V/R_s
     assert partial["short_kind"] == "partial" and partial["short_openings"] == 0
     none = dp.short_behaviour(cfg, rows([1e-2, 2e-2]), None)
