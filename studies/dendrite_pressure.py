@@ -810,6 +810,23 @@ def pore_summary(rows: list[dict]) -> dict:
             "pore_area_final_um2": rows[-1]["pore_area"] / UM**2}
 
 
+def stall_law(cfg: Config, pressure_li: float | None) -> dict:
+    """The level a short settles at behind the series resistance, from the Li's mean pressure
+    ``pressure_li`` (Pa). After a short the bridge carries the cell's current, the Li+ potential
+    relaxes towards the counter electrode's, and every Li surface sees the collector's overpotential
+    eta = phi_a. Li grows only while eta lies below the stall overpotential eta*(3 eps0 p) of its
+    pressure (PhaseFieldParameters.stall_overpotential), and it strips above it: a bridge thickens
+    (more current, phi_a rises) or thins (phi_a falls) until phi_a = eta*(p_Li), i.e. the
+    electronic current settles at (eta* - V)/R_s. The load lowers that level (eta* grows with p);
+    it cannot remove the jump, whose size is ~R_SE/R_s. Returns ``stall_overpotential_V`` and
+    ``stall_law_current_A_m2`` (None without a series resistance, a plating voltage or a pressure)."""
+    none = {"stall_overpotential_V": None, "stall_law_current_A_m2": None}
+    if not (cfg.series_resistance > 0 and cfg.voltage < 0 and pressure_li is not None and math.isfinite(pressure_li)):
+        return none
+    stall = cfg.parameters().stall_overpotential(3 * cfg.deposition_strain * max(pressure_li, 0.0))
+    return {"stall_overpotential_V": stall, "stall_law_current_A_m2": (stall - cfg.voltage) / cfg.series_resistance}
+
+
 def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dict:
     """How the electronic (leakage) current behaves from the first short on (``short_kind``):
     * "soft": the short opens again: the Li bridge dissolves, the electronic current falls below
@@ -822,14 +839,15 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
     ``series_resistance`` > 0 caps a full short at V/R_s (``hard_short_limit_A_m2``): without it the
     current through the bridge is limited by nothing and the step collapses after the short.
     ``electronic_settled_min/max_A_m2``: the range the electronic current settles in, over the
-    second half of the time followed after the short."""
+    second half of the time followed after the short; :func:`stall_law` predicts it from the Li's
+    final mean pressure."""
     limit = cfg.full_short_current
     last = rows[-1]
     out = {"hard_short_limit_A_m2": limit, "short_openings": 0, "short_kind": None,
            "electronic_after_short_min_A_m2": None, "electronic_after_short_max_A_m2": None,
            "electronic_settled_min_A_m2": None, "electronic_settled_max_A_m2": None,
            "time_after_short_s": 0.0, "collector_potential_final_V": last.get("anode_potential"),
-           "cell_resistance_final_ohm_cm2": None}
+           "cell_resistance_final_ohm_cm2": None, **stall_law(cfg, None)}
     if last.get("anode_current") and last.get("anode_potential") is not None:
         # what the source sees beyond R_s: after a short, mostly the bridge
         out["cell_resistance_final_ohm_cm2"] = last["anode_potential"] / (last["anode_current"] / cfg.height) * 1e4
@@ -846,7 +864,8 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
     out.update(short_openings=openings, short_kind=kind,
                electronic_after_short_min_A_m2=float(after.min()),
                electronic_after_short_max_A_m2=float(after.max()), electronic_settled_min_A_m2=float(settled.min()),
-               electronic_settled_max_A_m2=float(settled.max()), time_after_short_s=last["t"] - short_t)
+               electronic_settled_max_A_m2=float(settled.max()), time_after_short_s=last["t"] - short_t,
+               **stall_law(cfg, last.get("pressure_li_mean")))
     return out
 
 
@@ -1131,12 +1150,23 @@ def ensemble(roots: list[Path], out: Path) -> tuple[Path, list[dict]]:
             # the leakage after the short as fractions of V/R_s (None without a short)
             of_limit = {k: (r[f"electronic_{k}_A_m2"] / limit if short is not None else None)
                         for k in ("settled_min", "settled_max", "after_short_max")}
+            p_li = r.get("pressure_li_mean_final_MPa")
+            law = stall_law(c["config"], None if short is None or p_li is None else p_li * 1e6)
+            of_limit["stall_law"] = (law["stall_law_current_A_m2"] / limit
+                                     if law["stall_law_current_A_m2"] is not None else None)
+            if of_limit["stall_law"] is not None:  # the level the stall law predicts, at the end
+                ax_after.plot(r["t_final_s"] - short, of_limit["stall_law"], "_", ms=14, mew=2,
+                              color=colours[p / 1e6])
             grown = r.get("li_grown_volume_um2") or float("nan")
             rows_out.append({"seed": seed, "external_pressure_MPa": p / 1e6, "short_time_s": short,
                              "short_kind": r.get("short_kind"), "short_openings": r.get("short_openings"),
                              "settled_min_of_limit": of_limit["settled_min"],
                              "settled_max_of_limit": of_limit["settled_max"],
                              "peak_after_short_of_limit": of_limit["after_short_max"],
+                             "stall_law_of_limit": of_limit["stall_law"],
+                             "collector_potential_final_V": r.get("collector_potential_final_V"),
+                             "stall_overpotential_V": law["stall_overpotential_V"],
+                             "pressure_li_mean_final_MPa": p_li,
                              "time_after_short_s": r.get("time_after_short_s"),
                              "li_grown_um2": r.get("li_grown_volume_um2"),
                              "li_in_pores_fraction": r.get("li_in_pores_volume_um2", float("nan")) / grown,
@@ -1161,6 +1191,8 @@ def ensemble(roots: list[Path], out: Path) -> tuple[Path, list[dict]]:
         if kind:
             ax_time.plot([], [], marker, color="k", label=kind)
     ax_after.set_ylim(bottom=0)
+    if any(row["stall_law_of_limit"] is not None for row in rows_out):
+        ax_after.plot([], [], "_", ms=14, mew=2, color="k", label="stall law at the end")
     _dress(ax_after, "t after the first short (s)", "electronic current / (V/R$_s$)",
            "the leakage after the short (colour: pressure, line: seed)")
     _dress(ax_time, "external pressure (MPa)", "first short (s)", "first short; marker: its kind")
@@ -1180,12 +1212,13 @@ def ensemble_table(rows: list[dict]) -> str:
     def fmt(v, spec):
         return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
-    lines = ["| seed | MPa | first short (s) | kind | settles at (of V/R_s) | Li grown (um^2) | in pores | "
-             "along pore walls | dead Li, max (um^2) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| seed | MPa | first short (s) | kind | settles at (of V/R_s) | stall law | Li grown (um^2) | "
+             "in pores | along pore walls | dead Li, max (um^2) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['seed']} | {r['external_pressure_MPa']:g} | {fmt(r['short_time_s'], '.1f')} | "
                      f"{r['short_kind'] or 'none'} | {fmt(r['settled_min_of_limit'], '.0%')}-"
-                     f"{fmt(r['settled_max_of_limit'], '.0%')} | {fmt(r['li_grown_um2'], '.0f')} | "
+                     f"{fmt(r['settled_max_of_limit'], '.0%')} | {fmt(r['stall_law_of_limit'], '.0%')} | "
+                     f"{fmt(r['li_grown_um2'], '.0f')} | "
                      f"{fmt(r['li_in_pores_fraction'], '.0%')} | {fmt(r['li_along_pore_walls_fraction'], '.0%')} | "
                      f"{fmt(r['max_dead_li_um2'], '.0f')} |")
     return "\n".join(lines)

@@ -76,6 +76,16 @@ def test_parameters_are_validated():
     assert p.exchange_current_density / 10 == pytest.approx(3.0, rel=0.02)  # mA/cm^2
     # F^2 D_Li c0/RT with Chen's D_Li = 7.5e-13 m^2/s
     assert p.li_ionic_conductivity == pytest.approx(2.82e-3, rel=1e-2)
+    # the stall overpotential: no work, no stall; the bracket's root for any alpha and c~
+    assert abs(p.stall_overpotential(0.0)) < 1e-12
+    for kw, c in (({"transfer_coefficient": 0.3}, 1.0), ({}, 0.5)):
+        q = PhaseFieldParameters(**kw)
+        eta = q.stall_overpotential(1e4, c)
+        assert q.reaction_constant * q.reaction_rate(eta, c) == pytest.approx(-q.interface_mobility * 1e4, rel=1e-10)
+    with pytest.raises(PhaseFieldError, match="work"):
+        p.stall_overpotential(-1.0)
+    with pytest.raises(PhaseFieldError, match="reaction_constant"):
+        PhaseFieldParameters(reaction_constant=0.0).stall_overpotential(1e4)
 
 
 def test_electrolyte_choice_is_validated():
@@ -421,6 +431,36 @@ def test_relaxed_misfit_keeps_the_pressure_work(comm):
         slow[r] = base - loaded
     assert slow[1.0] > 0
     assert slow[1.0] == pytest.approx(slow[0.0], rel=2e-2), slow
+
+
+@pytest.mark.parametrize("comm", [MPI.COMM_WORLD])
+def test_pressure_stalls_a_front_at_the_stall_overpotential(comm):
+    """Li and SE elastically alike and the misfit relaxed (r = 1): under sigma_xx = -p the stress
+    is uniform, tr(sigma) = -(1 + nu) p in plane strain, and every volume of new Li does the work
+    w = eps0 (1 + nu) p with no stiffness-contrast term. By the travelling-wave identity the front
+    then stands still at eta* = stall_overpotential(w) (-0.105 V at 4 MPa), grows below it and
+    strips above it at the speeds planar_front_speed gives with that work. Measured at eta* -/+ 10
+    mV: +6.81 / -5.65 nm/s against the predicted +6.83 / -5.65; at eta*: 7e-8 of the unloaded
+    front's 30.8 nm/s."""
+    pressure = 4e6
+    se = PhaseFieldParameters()
+    alike = {"li_youngs_modulus": se.se_youngs_modulus, "li_poisson_ratio": se.se_poisson_ratio,
+             "misfit_relaxation": 1.0}
+    p = PhaseFieldParameters(electrolyte_diffusivity=1e-8, **alike)
+    work = p.deposition_strain * (1 + p.se_poisson_ratio) * pressure
+    stall = p.stall_overpotential(work)
+    assert p.planar_front_speed(stall, work=work) == pytest.approx(0.0, abs=1e-18)
+    assert stall == pytest.approx(-2 * p.thermal_voltage * math.asinh(
+        p.interface_mobility * work / (2 * p.reaction_constant)), rel=1e-12)
+    speeds = {}
+    for shift in (-0.01, 0.0, 0.01):
+        r = _planar_front(comm, stall + shift, pressure=pressure, prefix=f"pf_stall{round(shift * 1e3)}_", **alike)
+        speeds[shift] = _front_speed(r)
+    free = _front_speed(_planar_front(comm, stall, prefix="pf_stall_free_", **alike))
+    assert free > 0  # without the load the front grows at eta*
+    assert abs(speeds[0.0]) < 1e-4 * free, (speeds, free)
+    for shift in (-0.01, 0.01):  # growth below eta*, stripping above, at the predicted speeds
+        assert speeds[shift] == pytest.approx(p.planar_front_speed(stall + shift, work=work), rel=1e-2), speeds
 
 
 @pytest.mark.parametrize("comm", [MPI.COMM_WORLD])
