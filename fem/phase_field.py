@@ -133,6 +133,19 @@ is bounded by nothing and the step collapses. The metal then floats away from V 
 short): the potential unknowns are re-referenced to the collector potential after every accepted
 step, and a step that stalls at the residual's round-off floor (~50 eps sigma_Li^ |psi_e|) is
 accepted.
+
+Counter-electrode contact (``counter_contact_resistance`` r_c, ohm m^2, 0 by default; single ion).
+By default the counter electrode fixes phi_e = 0 on its whole facet, so a Li tip's diffuse tail
+(sigma_Li h(xi) ~ 1e4 S/m at xi ~ 0.05) hands it electrons from a few interface widths away. With
+r_c > 0 electrons cross only where Li touches the facet: the outward current is h(xi) phi_e/r_c,
+the contact conductance grows with the Li brought to the facet, and a short's current is bounded
+by r_c over the contact's extent as well as by R_s.
+
+Stall law. A flat front doing the work w = -eps0 tr(sigma) per volume of new Li stands still at
+the overpotential eta* with L_eta B(eta*) = -L_sigma w (:meth:`PhaseFieldParameters.stall_overpotential`;
+the travelling-wave identity of :meth:`PhaseFieldParameters.planar_front_speed`): the elastic driving
+force enters with L_sigma, not as the thermodynamic shift w/(F C_s) (40 uV at 10 MPa), and stalls Li
+at |eta| ~ 0.1 V. Behind R_s this sets the level a short settles at (studies/dendrite_pressure.py).
 """
 
 from __future__ import annotations
@@ -565,7 +578,8 @@ class PhaseFieldDendrite:
                  sources: Sources = Sources(), max_xi_change: float = 0.5, prefix: str = "phase_field_",
                  solver: str = "newton_direct", solver_overrides: dict | None = None,
                  time: fem.Constant | None = None, quadrature_degree: int = 4, electrolyte: str = "nernst_planck",
-                 series_resistance: float = 0.0, pore_evolution: PoreEvolutionParameters | None = None):
+                 series_resistance: float = 0.0, pore_evolution: PoreEvolutionParameters | None = None,
+                 counter_contact_resistance: float = 0.0):
         if electrolyte not in ELECTROLYTES:
             raise PhaseFieldError(f"electrolyte must be one of {ELECTROLYTES}, got {electrolyte!r}")
         self.electrolyte = electrolyte
@@ -601,6 +615,13 @@ class PhaseFieldDendrite:
         if series_resistance > 0 and not anode:
             raise PhaseFieldError("series_resistance needs anode facets (it sits between them and the source)")
         self.series_resistance = series_resistance
+        if not (math.isfinite(counter_contact_resistance) and counter_contact_resistance >= 0):
+            raise PhaseFieldError("counter_contact_resistance must be >= 0 (ohm m^2), "
+                                  f"got {counter_contact_resistance}")
+        if counter_contact_resistance > 0 and not (counter and electrolyte == "single_ion"):
+            raise PhaseFieldError("counter_contact_resistance needs counter facets and electrolyte='single_ion' "
+                                  "(it acts on the electron potential there)")
+        self.counter_contact_resistance = counter_contact_resistance
         mismatch = params.migration_conductivity / params.electrolyte_conductivity
         if not self.single_ion and not 0.5 < mismatch < 2:
             log.warning("Nernst-Planck migration carries %.2g x the current of the SE conductivity "
@@ -753,6 +774,21 @@ class PhaseFieldDendrite:
             self._series = compiled_integral(tm, vt * drop / series_resistance, facets=self.anode,
                                              degree=quadrature_degree)
             self._anode_area = integrate(tm, fem.Constant(msh, default_scalar_type(1.0)), facets=self.anode)
+        self._counter_contact = None
+        if counter_contact_resistance > 0:
+            # electrons pass from the Li phase into the counter electrode (0 V) through the contact
+            # resistance r_c where Li touches it, on the share h(xi) of the facet: outward current
+            # h(xi) phi_e/r_c instead of phi_e = 0 on the whole facet. A tip's diffuse tail then
+            # passes electrons in proportion to the Li it brings, not through sigma_Li h(xi).
+            k["counter_contact"] = fem.Constant(msh, default_scalar_type(
+                vt * t0 / (FARADAY * p.site_density * l0 * counter_contact_resistance)))
+            share = ufl.max_value(interpolation(xi), 0.0)
+            level = c + self._phi_ref * k["inverse_thermal_voltage"]  # phi_e/V_T
+            F_c += k["counter_contact"] * share * level * r * (wt / self._area_scale) \
+                * measure(tm, facets=self.counter, degree=quadrature_degree)
+            # conventional current (A; plane A/m) into the domain there
+            self._counter_contact = compiled_integral(tm, -share * vt * level / counter_contact_resistance,
+                                                      facets=self.counter, degree=quadrature_degree)
         F = F_xi + F_c + F_phi
         if mechanics:
             F += ufl.inner(sigma, kinematics.strain(l0 * vu, tm.kind, msh)) * jac * dx
@@ -768,8 +804,9 @@ class PhaseFieldDendrite:
         if self.single_ion:  # electrons from the collector; the counter electrode takes both Li+ and electrons
             specs = [FixedField("electronic_potential", self.anode, self.voltage)] if self._ideal_anode() else []
             if self.counter:
-                specs += [FixedField("potential", self.counter, 0.0),
-                          FixedField("electronic_potential", self.counter, 0.0)]
+                specs += [FixedField("potential", self.counter, 0.0)]
+                if self._counter_contact is None:
+                    specs += [FixedField("electronic_potential", self.counter, 0.0)]
         else:
             specs = [FixedField("potential", self.anode, self.voltage)] if self._ideal_anode() else []
             if self.counter:
@@ -1172,14 +1209,20 @@ class PhaseFieldDendrite:
         while Li plates, jumping by orders of magnitude once a Li path (sigma_Li) bridges the cell."""
         if not self.counter:
             raise PhaseFieldError("no counter electrode facets were given")
-        return self.current(self.counter)
+        if self._counter_contact is None:
+            return self.current(self.counter)
+        ions = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(2), self.counter)
+        return ions * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE + self._counter_contact()
 
     def electronic_current(self, facets: Sequence[str]) -> float:
         """The part of :meth:`current` through ``facets`` that the Li phase carries (the h(xi)
         sigma_Li share of the conductivity; A, plane A/m): electrons. ~0 while only the SE touches
         the facets, the whole current once Li bridges to them (the diffuse tail conducts first:
         xi ~ 1e-3 already matches the SE conductivity). Single ion: the current of the electron
-        equation (through the Li phase and the SE's own electronic conductivity)."""
+        equation (through the Li phase and the SE's own electronic conductivity); through the counter
+        electrode's contact resistance, if any, the current across it."""
+        if self._counter_contact is not None and set(facets) == set(self.counter):
+            return self._counter_contact()
         if self.single_ion:
             r = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(1), facets)
         else:

@@ -351,6 +351,10 @@ class Config:
     series_resistance: float = quantity(0.0, "area_specific_resistance", "nonnegative",
                                         doc="between the source and the anode collector (leads, contacts; "
                                             "0: ideal, the anode at the applied voltage)")
+    counter_contact_resistance: float = quantity(0.0, "area_specific_resistance", "nonnegative",
+                                                 doc="electrons pass from Li into the counter electrode "
+                                                     "through it, where Li touches the facet (0: ideal, "
+                                                     "phi_e = 0 on the whole facet; single ion only)")
     lateral_faces: str = choice("roller", ("roller", "free"),
                                 doc="top face: u_y = 0 like the bottom (a slice of a wide cell) or traction-free")
     interface_width: float = quantity(1.5e-6, "length",
@@ -417,6 +421,8 @@ class Config:
         if any(t > self.t_end for t in self.snapshot_times):
             raise ValueError(f"snapshot_times must not exceed t_end ({self.t_end} s)")
         self.parameters()  # the phase-field parameters' own checks, before any mesh
+        if self.counter_contact_resistance > 0 and self.electrolyte != "single_ion":
+            raise ValueError("counter_contact_resistance needs electrolyte = 'single_ion' (two potentials)")
         if self.pore_evolution == "cahn_hilliard" and not self.pore_mobility > 0:
             raise ValueError("pore_mobility must be positive with pore_evolution = 'cahn_hilliard'")
 
@@ -540,7 +546,8 @@ def build_cell(cfg: Config, comm: MPI.Comm, prefix: str = "dendrite_pressure_") 
         initial_xi=xi0, initial_potential=phi0, solid_fraction=rho, mechanics=True, stress_free_xi=xi0,
         fixed_displacements=[FixedComponent(("li_left",), 0), FixedComponent(lateral, 1)],
         pressures=[NormalPressure(("se_right",), pressure)], max_xi_change=cfg.max_xi_change, prefix=prefix,
-        electrolyte=cfg.electrolyte, series_resistance=cfg.series_resistance, pore_evolution=cfg.pore_parameters())
+        electrolyte=cfg.electrolyte, series_resistance=cfg.series_resistance, pore_evolution=cfg.pore_parameters(),
+        counter_contact_resistance=cfg.counter_contact_resistance)
     return Cell(tm, pf, pressure)
 
 

@@ -54,6 +54,10 @@ def test_config_is_validated():
         parse(dp.Config, {**TINY, "series_resistance": "-0.1 ohm*cm^2"})
     with pytest.raises(ConfigError, match="series_resistance"):
         parse(dp.Config, {**TINY, "series_resistance": "0.1 V"})
+    with pytest.raises(ConfigError, match="counter_contact_resistance"):
+        parse(dp.Config, {**TINY, "counter_contact_resistance": "0.1 ohm*cm^2", "electrolyte": "nernst_planck"})
+    with pytest.raises(ConfigError, match="counter_contact_resistance"):
+        parse(dp.Config, {**TINY, "counter_contact_resistance": "-0.1 ohm*cm^2"})
     with pytest.raises(ConfigError, match="conduction_threshold"):
         parse(dp.Config, {**TINY, "conduction_threshold": 0.6})
     with pytest.raises(ConfigError, match="pore_mobility"):

@@ -859,6 +859,37 @@ def test_conduction_threshold_cuts_the_diffuse_tail(threshold):
     pf.close()
 
 
+@pytest.mark.parametrize("xi", [1.0, 0.15])
+def test_counter_contact_resistance_bounds_the_electron_current(xi):
+    """A frozen strip of uniform Li (xi = 1) or diffuse Li (xi = 0.15) between the anode (behind
+    R_s) and a counter electrode that takes electrons through the contact resistance r_c on the Li
+    share h(xi) of its facet: the electron current is V/(R_s + L/sigma_e + r_c/h(xi)), and the
+    leakage current (Li+ and electrons entering there) carries it. With an ideal contact the same
+    strip passes V/(R_s + L/sigma_e): r_c/h = 3.8e-4 ohm m^2 (xi = 0.15) dwarfs both."""
+    comm = MPI.COMM_WORLD
+    L, w, voltage, rs, rc = 10 * UM, 0.5 * UM, -0.35, 1e-5, 1e-5
+    tm = build_strip(comm, L, w, 16, 1)
+    p = PhaseFieldParameters(reaction_constant=0.0, interface_mobility=1e-20)
+    h = xi**3 * (6 * xi**2 - 15 * xi + 10)
+    sigma = h * p.li_conductivity + (1 - h) * p.electrolyte_electronic_conductivity
+    for contact in (rc, 0.0):
+        pf = PhaseFieldDendrite(tm, p, anode=("strip_left",), counter=("strip_right",), voltage=voltage,
+                                initial_xi=xi, electrolyte="single_ion", series_resistance=rs,
+                                counter_contact_resistance=contact, prefix=f"pf_contact{int(100 * xi)}_{contact > 0}_")
+        pf.step(1e-3)
+        row = pf.accept()
+        expected = -voltage / (rs + L / sigma + (contact / h if contact else 0.0))
+        assert row["electronic_current"] / w == pytest.approx(expected, rel=1e-6)
+        assert row["leakage_current"] == pytest.approx(row["electronic_current"], rel=1e-6)
+        pf.close()
+    with pytest.raises(PhaseFieldError, match="counter_contact_resistance"):
+        PhaseFieldDendrite(tm, p, anode=("strip_left",), counter=("strip_right",), voltage=voltage,
+                           electrolyte="single_ion", counter_contact_resistance=-1.0)
+    with pytest.raises(PhaseFieldError, match="counter_contact_resistance"):
+        PhaseFieldDendrite(tm, p, anode=("strip_left",), counter=("strip_right",), voltage=voltage,
+                           counter_contact_resistance=rc)  # Nernst-Planck: one potential, no electron contact
+
+
 @pytest.mark.parametrize("series, pores", [(0.0, False), (1e-5, False), (0.0, True)])
 def test_restart_from_checkpoint_continues_the_run(shared_tmp_path, series, pores):
     """Two steps, checkpoint, a fresh problem restored from it and two more steps give the same
