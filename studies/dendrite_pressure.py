@@ -226,14 +226,39 @@ results/dendrite_pressure/fingers-seeds-sweep and fingers-seeds5-sweep; :func:`e
   short starts with a jump to more than half of V/R_s within ~1 s.
 * Peak pressure in the grown Li 2.7-2.9 / 6.7-10.0 / 11.0-15.3 MPa.
 
+Stall law (:func:`stall_law`, 2026-11-22; verified on a loaded planar front in
+tests/test_phase_field.py): the elastic driving force enters the Allen-Cahn equation as
+L_sigma w h'(xi) with w = -eps0 tr(sigma), so Li stands still at eta* = -2 (RT/F) asinh(L_sigma w /
+(2 L_eta)) (alpha = 1/2): -0.04 V at the ~1 MPa of self-stress of the unloaded Li, -0.09 V at 4 MPa,
+-0.12 V at 7 MPa (eps0 = 1e-2, L_eta = 0.054 1/s). After a short the bridge carries the current,
+the Li+ potential relaxes towards the counter electrode's, and every Li surface sees the collector
+potential phi_a as its overpotential. Li grows while phi_a < eta*(p_Li) and strips above it, so
+the bridge thickens or thins until phi_a = eta*, i.e. the short settles at (eta* - V)/R_s. In the
+ensemble the collector ends at -39 / -36 / -38 mV (0 MPa; eta* of the Li's final mean pressure
+-38 / -41 / -37 mV), -91 / -82 mV (5 MPa, partial; -91 / -90) and -118 / -106 mV (10 MPa, partial;
+-117 / -114): the predicted level is 88-89 / 74 / 67 % of V/R_s against 89-91 / 74-78 / 67-73 %
+measured. The soft bridges held near it (72 % against 75 % at 5 MPa, 63 % against 68 % at 10 MPa)
+before they dissolved. So the load sets how far a short rises (partial rather than hard) but not
+whether it jumps: before the short the SE (R_SE ~ 3 ohm cm^2 here) limits the current, after it
+R_s does, and every short jumps by ~R_SE/R_s (~30) whatever the pressure. The same holds after
+the short with seed 3 (below), where "plating stops" means phi_a has reached eta*.
+
+Why ``conduction_threshold`` collapses the step (measured with the SNES monitor, 10 MPa): where
+the Li phase carries no electrons (xi < c) xi can change only if the reaction balances the
+Allen-Cahn relaxation locally, L_eta h'(xi) B(eta) = -L_sigma [g'(xi) - kappa lap(xi) + ...]; h'/g'
+vanishes as xi -> 0, so eta must diverge in the tail. Newton's full steps overflow the
+Butler-Volmer exponentials (NaN down to a step of 1/16), it needs 25 iterations for a 0.05 s step,
+and the step falls to ~4 ms within 0.7 s. A cut-off of the tail's conduction cannot work while
+every change of xi is a redox reaction that needs electrons on the spot.
+
 With seed 3 (the layout until 2026-11-22; the sweep, 1 rank per case, 10 / 12 / 26 min at 0 / 5 /
 10 MPa; 33.8k dofs; results/dendrite_pressure/fingers-seed3-sweep; everything below in this
 section is seed 3):
 * First short (the Li phase carries > 1/2 of the counter current) at 60.1 / 42.8 / 44.7 s (0 / 5 /
   10 MPa). Plating at 25 s 856 / 777 / 705 A/m^2: pressure slows the bulk of the growth.
-* After the short the metal floats towards the counter potential, plating stops (eta ~ 0) and the
-  Li dissolves slowly: the work of deposition against the local stress is no longer paid for by
-  overpotential (stripping up to 85 / 45 / 190 A/m^2).
+* After the short the metal floats towards the counter potential until its overpotential is the
+  stall overpotential of its stress (the stall law above); where the local stress is higher the
+  Li dissolves slowly (stripping up to 85 / 45 / 190 A/m^2).
 * 0 MPa, hard: the electronic current reaches 90 % of V/R_s within 1.6 s and holds at 89.5-90.7 %
   for the 30 s (collector at -33 to -37 mV). The protrusions merge into a rough front whose edge
   runs along the top face to the counter electrode before the front reaches a pore: no Li in the
@@ -281,7 +306,8 @@ section is seed 3):
 * ``conduction_threshold`` c = 0.2 (the Li phase conducts only where xi > 0.2, so the tanh tail
   and sub-interface necks carry no electrons; verified on a strip): on the tiny cell a forced
   short runs, but the full fingers cell crawls (30 rejected steps and dt ~0.04 s within the first
-  second at 10 MPa; stopped).
+  second at 10 MPa; stopped; re-run 2026-11-22: dt 3-37 ms over the first 0.7 s). Why: see "Why
+  ``conduction_threshold`` collapses the step" above.
 
 Reproduced in the fingering regime (across the ensemble of seeds 18, 33, 70 unless stated): at
 0 MPa Li penetrates with a hard short that holds (seed 18: after filling the pore it meets and
