@@ -137,9 +137,10 @@ accepted.
 Counter-electrode contact (``counter_contact_resistance`` r_c, ohm m^2, 0 by default; single ion).
 By default the counter electrode fixes phi_e = 0 on its whole facet, so a Li tip's diffuse tail
 (sigma_Li h(xi) ~ 1e4 S/m at xi ~ 0.05) hands it electrons from a few interface widths away. With
-r_c > 0 electrons cross only where Li touches the facet: the outward current is h(xi) phi_e/r_c,
-the contact conductance grows with the Li brought to the facet, and a short's current is bounded
-by r_c over the contact's extent as well as by R_s.
+r_c > 0 electrons cross from Li only where it touches the facet: the outward current is
+[h(xi)/r_c + (1 - h(xi)) sigma_e,SE/l0] phi_e (the second term lets the SE's own electrons out, as
+through 1 um of SE), the contact conductance grows with the Li brought to the facet, and a short's
+current is bounded by r_c over the contact's extent as well as by R_s.
 
 Stall law. A flat front doing the work w = -eps0 tr(sigma) per volume of new Li stands still at
 the overpotential eta* with L_eta B(eta*) = -L_sigma w (:meth:`PhaseFieldParameters.stall_overpotential`;
@@ -778,17 +779,19 @@ class PhaseFieldDendrite:
         if counter_contact_resistance > 0:
             # electrons pass from the Li phase into the counter electrode (0 V) through the contact
             # resistance r_c where Li touches it, on the share h(xi) of the facet: outward current
-            # h(xi) phi_e/r_c instead of phi_e = 0 on the whole facet. A tip's diffuse tail then
-            # passes electrons in proportion to the Li it brings, not through sigma_Li h(xi).
-            k["counter_contact"] = fem.Constant(msh, default_scalar_type(
-                vt * t0 / (FARADAY * p.site_density * l0 * counter_contact_resistance)))
+            # g phi_e with g = h(xi)/r_c + (1 - h(xi)) sigma_e,SE/l0 instead of phi_e = 0 on the whole
+            # facet. A tip's diffuse tail then passes electrons in proportion to the Li it brings, not
+            # through sigma_Li h(xi). The SE's own electrons cross as from a 1 um layer of SE (assumed):
+            # that pins its electron potential near 0 V as before (a few mV for its ~2e-3 A/m^2), and
+            # without it the SE would sit at the anode's potential, a plating drive of |V| everywhere.
             share = ufl.max_value(interpolation(xi), 0.0)
+            g = share / counter_contact_resistance + (1 - share) * p.electrolyte_electronic_conductivity / l0
             level = c + self._phi_ref * k["inverse_thermal_voltage"]  # phi_e/V_T
-            F_c += k["counter_contact"] * share * level * r * (wt / self._area_scale) \
+            F_c += vt * t0 / (FARADAY * p.site_density * l0) * g * level * r * (wt / self._area_scale) \
                 * measure(tm, facets=self.counter, degree=quadrature_degree)
             # conventional current (A; plane A/m) into the domain there
-            self._counter_contact = compiled_integral(tm, -share * vt * level / counter_contact_resistance,
-                                                      facets=self.counter, degree=quadrature_degree)
+            self._counter_contact = compiled_integral(tm, -g * vt * level, facets=self.counter,
+                                                      degree=quadrature_degree)
         F = F_xi + F_c + F_phi
         if mechanics:
             F += ufl.inner(sigma, kinematics.strain(l0 * vu, tm.kind, msh)) * jac * dx

@@ -863,7 +863,8 @@ def test_conduction_threshold_cuts_the_diffuse_tail(threshold):
 def test_counter_contact_resistance_bounds_the_electron_current(xi):
     """A frozen strip of uniform Li (xi = 1) or diffuse Li (xi = 0.15) between the anode (behind
     R_s) and a counter electrode that takes electrons through the contact resistance r_c on the Li
-    share h(xi) of its facet: the electron current is V/(R_s + L/sigma_e + r_c/h(xi)), and the
+    share h(xi) of its facet (and the SE's through 1 um of SE): the electron current is
+    V/(R_s + L/sigma_e + 1/g), g = h/r_c + (1 - h) sigma_e,SE/l0 ~ h/r_c, and the
     leakage current (Li+ and electrons entering there) carries it. With an ideal contact the same
     strip passes V/(R_s + L/sigma_e): r_c/h = 3.8e-4 ohm m^2 (xi = 0.15) dwarfs both."""
     comm = MPI.COMM_WORLD
@@ -878,7 +879,9 @@ def test_counter_contact_resistance_bounds_the_electron_current(xi):
                                 counter_contact_resistance=contact, prefix=f"pf_contact{int(100 * xi)}_{contact > 0}_")
         pf.step(1e-3)
         row = pf.accept()
-        expected = -voltage / (rs + L / sigma + (contact / h if contact else 0.0))
+        # the contact: h/r_c from the Li, (1 - h) sigma_e,SE/l0 from the SE (negligible beside it)
+        g = h / contact + (1 - h) * p.electrolyte_electronic_conductivity / UM if contact else math.inf
+        expected = -voltage / (rs + L / sigma + 1 / g)
         assert row["electronic_current"] / w == pytest.approx(expected, rel=1e-6)
         assert row["leakage_current"] == pytest.approx(row["electronic_current"], rel=1e-6)
         pf.close()
