@@ -380,7 +380,7 @@ class PhaseFieldParameters:
         return -rate * self.gradient_coefficient / self.surface_energy
 
     def stall_overpotential(self, work: float, c: float = 1.0) -> float:
-        """eta* (V, <= 0): the overpotential at which a flat front doing the ``work`` w (J/m^3, see
+        """eta* (V; <= 0 for c~ <= 1): the overpotential at which a flat front doing the ``work`` w (J/m^3, see
         :meth:`planar_front_speed`) stands still, L_eta B(eta*) = -L_sigma w; Li grows only where
         eta < eta*. For alpha = 1/2 and c~ = 1, eta* = -2 (RT/F) asinh(L_sigma w/(2 L_eta)): 0.135 V
         for 3 eps0 p at 10 MPa with eps0 = 1e-2 and L_eta = 0.054 1/s. Behind a series resistance a
