@@ -128,6 +128,14 @@ branched fingers.
   still rising (partial shorts through the front's diffuse edge; the collector keeps -0.23 / -0.27 /
   -0.28 V). At 10 MPa the edge stays below the "wired" criterion (xi > 1.3e-3 at cell midpoints),
   so no short is flagged.
+* Seed 18 behind R_s = 0.1 ohm cm^2, followed 100 s past the short (exploration, t_end 850 s,
+  2026-11-22, results/dendrite_pressure/default-rs-sweep): the leakage sets in at 365 / 516 / 635 s,
+  rises ~7x over the ionic current within 10 s, and 100 s later carries 40 / 26 / 21 % of V/R_s,
+  still rising towards the stall law's 52 / 34 / 27 % (collector -0.206 / -0.256 / -0.276 V against
+  eta* = -0.168 / -0.230 / -0.257 V of the Li's mean pressure 1.6 / 5.3 / 9.0 MPa). With Chen's
+  slow kinetics no short is hard, even unloaded (the misfit self-stress alone stalls Li at -0.17 V),
+  and the bridge thickens slowly. At 10 MPa 98 % of the counter current is electronic but no short
+  is flagged (the "wired" criterion again).
 
 Nernst-Planck electrolyte (the default until 2026-11-21; seed 3): ``electrolyte = "nernst_planck"``,
 ``deposition_strain = 0.02``, ``pore_transport_fraction = 1``, ``conduction_exponent = 8``,
