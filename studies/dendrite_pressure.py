@@ -251,6 +251,15 @@ whether it jumps: before the short the SE (R_SE ~ 3 ohm cm^2 here) limits the cu
 R_s does, and every short jumps by ~R_SE/R_s (~30) whatever the pressure. The same holds after
 the short with seed 3 (below), where "plating stops" means phi_a has reached eta*.
 
+Counter-electrode contact resistance (``counter_contact_resistance`` = 0.1 ohm cm^2, exploration
+2026-11-22, seed 18 at 0 and 10 MPa, 40 s followed; results/dendrite_pressure/fingers-contact-sweep):
+first shorts at 56.4 / 44.0 s (ideal contact 57.3 / 43.4 s), both through one finger. As the tip
+closes in the ionic counter current triples (1.1e3 -> 3.6e3 and 1.2e3 -> 3.3e3 A/m^2 over ~10 s);
+contact then adds ~3x within 0.3 s (1.1e4 / 1.0e4 A/m^2). The collector stays below eta* (-0.174 V
+against -0.041 / -0.121 V), so Li keeps plating and spreads over the whole counter face, which then
+passes V/(R_s + r_c): 49.7 % of V/R_s at both pressures. The contact sets the level and the load
+does not matter; the jump stays.
+
 Why ``conduction_threshold`` collapses the step (measured with the SNES monitor, 10 MPa): where
 the Li phase carries no electrons (xi < c) xi can change only if the reaction balances the
 Allen-Cahn relaxation locally, L_eta h'(xi) B(eta) = -L_sigma [g'(xi) - kappa lap(xi) + ...]; h'/g'
