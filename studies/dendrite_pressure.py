@@ -868,7 +868,9 @@ def stall_law(cfg: Config, pressure_li: float | None) -> dict:
     pressure (PhaseFieldParameters.stall_overpotential), and it strips above it: a bridge thickens
     (more current, phi_a rises) or thins (phi_a falls) until phi_a = eta*(p_Li), i.e. the
     electronic current settles at (eta* - V)/R_s. The load lowers that level (eta* grows with p);
-    it cannot remove the jump, whose size is ~R_SE/R_s. Returns ``stall_overpotential_V`` and
+    it cannot remove the jump, whose size is ~R_SE/R_s. A ``counter_contact_resistance`` r_c can
+    cap the current lower, at V/(R_s + r_c) once Li covers the counter face (phi_a then stays below
+    eta*); the law ignores it. Returns ``stall_overpotential_V`` and
     ``stall_law_current_A_m2`` (None without a series resistance, a plating voltage or a pressure)."""
     none = {"stall_overpotential_V": None, "stall_law_current_A_m2": None}
     if not (cfg.series_resistance > 0 and cfg.voltage < 0 and pressure_li is not None and math.isfinite(pressure_li)):
