@@ -1121,6 +1121,9 @@ def compare(root: Path, out: Path | None = None) -> Path:
             after = [r for r in rows if r["t"] >= st]
             ax4.plot([r["t"] - st for r in after], [r["electronic_current_density"] / (limit or 1) for r in after],
                      color=line.get_color(), label=f"{label}: {c['results'].get('short_kind')}")
+            law = [stall_law(c["config"], r["pressure_li_mean"])["stall_law_current_A_m2"] for r in after]
+            if limit and all(v is not None for v in law):  # the level the Li's pressure allows, as it goes
+                ax4.plot([r["t"] - st for r in after], [v / limit for v in law], "--", lw=0.8, color=line.get_color())
         ax3.plot(t, [r["li_grown_volume"] * 1e12 for r in rows], color=line.get_color(), label=label)
         ax3.plot(t, [r["dead_volume"] * 1e12 for r in rows], ":", color=line.get_color())
         ax3.plot(t, [r["li_in_pores_volume"] * 1e12 for r in rows], "-.", color=line.get_color())
@@ -1136,7 +1139,8 @@ def compare(root: Path, out: Path | None = None) -> Path:
     ax4.set_ylim(bottom=0)
     _dress(ax4, "t after the first short (s)",
            "electronic current / (V/R$_s$)" if any(c["results"].get("hard_short_limit_A_m2") for c in cases)
-           else "electronic current (A/m$^2$)", "the leakage after the short: hard, partial or soft", legend=8)
+           else "electronic current (A/m$^2$)", "the leakage after the short: hard, partial or soft\n"
+           "dashed: the stall law's level", legend=8)
     _dress(ax2, "t (s)", "hydrostatic pressure in the grown Li (MPa)", "pressure in the dendrites")
     fig.savefig(out, dpi=120)
     plt.close(fig)
