@@ -334,7 +334,10 @@ under load and at 0 MPa; pressure holds the bulk of the growth back; the pressur
 in the dendrites and rises with the load. Not reproduced: growth along pore walls as a 5 MPa
 regime of its own; the first short coming later under load (the planar default shorts later, 348
 / 491 / 609 s; the fingering regime sooner); a 10 MPa leakage that does not jump at the first
-contact (every short jumps to more than half of V/R_s within ~1 s); a metallic (xi > 1/2) bridge.
+contact (every short jumps to more than half of V/R_s within ~1 s: by the stall law the jump is
+~R_SE/R_s at any load, and a contact resistance at the counter electrode does not remove it); a
+metallic (xi > 1/2) bridge. Explained: where a short settles (the stall law, (eta*(p_Li) - V)/R_s,
+within a few % of V/R_s for every hard and partial short).
 """
 
 from __future__ import annotations
