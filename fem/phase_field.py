@@ -1187,7 +1187,12 @@ class PhaseFieldDendrite:
         potential, from the assembled charge residual (exact for the discrete solution); single
         ion: Li+ and electrons together."""
         carriers = (self.W.sub(1), self.W.sub(2)) if self.single_ion else self.W.sub(2)
-        r = residual_on_facets(self.tm, self._residual, self.W, carriers, facets)
+        return self._residual_current(self._residual, carriers, facets)
+
+    def _residual_current(self, form, carriers, facets: Sequence[str]) -> float:
+        """Current (A; plane A/m) into the domain through ``facets``: the residual of ``form`` on
+        the dofs of ``carriers`` there, whose rows are charge in units of F C_s l0/t0."""
+        r = residual_on_facets(self.tm, form, self.W, carriers, facets)
         return r * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE
 
     def anode_current(self) -> float:
@@ -1214,8 +1219,7 @@ class PhaseFieldDendrite:
             raise PhaseFieldError("no counter electrode facets were given")
         if self._counter_contact is None:
             return self.current(self.counter)
-        ions = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(2), self.counter)
-        return ions * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE + self._counter_contact()
+        return self._residual_current(self._residual, self.W.sub(2), self.counter) + self._counter_contact()
 
     def electronic_current(self, facets: Sequence[str]) -> float:
         """The part of :meth:`current` through ``facets`` that the Li phase carries (the h(xi)
@@ -1227,10 +1231,8 @@ class PhaseFieldDendrite:
         if self._counter_contact is not None and set(facets) == set(self.counter):
             return self._counter_contact()
         if self.single_ion:
-            r = residual_on_facets(self.tm, self._residual, self.W, self.W.sub(1), facets)
-        else:
-            r = residual_on_facets(self.tm, self._electronic_residual, self.W, self.W.sub(2), facets)
-        return r * FARADAY * self.params.site_density * self._volume_scale / TIME_SCALE
+            return self._residual_current(self._residual, self.W.sub(1), facets)
+        return self._residual_current(self._electronic_residual, self.W.sub(2), facets)
 
     def ion_supply(self, facets: Sequence[str]) -> float:
         """Li+ entering through facet groups with a fixed concentration (mol/s; plane mol/(m s));
