@@ -917,9 +917,10 @@ def short_behaviour(cfg: Config, rows: list[dict], short_t: float | None) -> dic
         out["cell_resistance_final_ohm_cm2"] = last["anode_potential"] / (last["anode_current"] / cfg.height) * 1e4
     if short_t is None:
         return out
-    after = np.array([r["electronic_current_density"] for r in rows if r["t"] >= short_t])
+    since = [r for r in rows if r["t"] >= short_t]
+    after = np.array([r["electronic_current_density"] for r in since])
     # the range it settles in: over the second half of the time followed after the short
-    times = np.array([r["t"] for r in rows if r["t"] >= short_t])
+    times = np.array([r["t"] for r in since])
     settled = after[times >= short_t + 0.5 * (last["t"] - short_t)]
     peak = np.maximum.accumulate(after)
     low = after < 0.5 * peak
