@@ -2,7 +2,9 @@
 
 A run writes into ``<case>.partial/`` and only a finished run is renamed to ``<case>/``; a failed
 run becomes ``<case>.failed/`` with its manifest saying why. So a folder without a suffix is always
-complete. All collective calls are made on every rank; file system work happens on rank 0.
+complete. A run stopped from outside (a job's wall-time limit, a kill) leaves ``<case>.partial/``;
+the next run of that case moves it to ``<case>.interrupted/`` rather than deleting it, so that its
+checkpoints can restart the run. All collective calls are made on every rank; file system work happens on rank 0.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from mpi4py import MPI
 import numpy as np
 from dolfinx import fem, io
 
-PARTIAL, FAILED = ".partial", ".failed"
+PARTIAL, FAILED, INTERRUPTED = ".partial", ".failed", ".interrupted"
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -49,6 +51,8 @@ def write_csv_atomic(path: Path, rows: list[dict]) -> None:
 
 
 def _jsonable(x):
+    if isinstance(x, np.bool_):
+        return bool(x)
     if isinstance(x, (np.floating, np.integer)):
         return x.item()
     if isinstance(x, np.ndarray):
@@ -64,7 +68,9 @@ class ResultDir:
     Use as a context manager on every rank of ``comm``. Inside, files go to :attr:`path` (the
     ``.partial`` folder). On normal exit the manifest is written with ``status = "complete"`` and
     the folder renamed to its final name (replacing an older complete run); on an exception the
-    folder becomes ``<case>.failed`` with ``status = "failed"`` and the error.
+    folder becomes ``<case>.failed`` with ``status = "failed"`` and the error. A ``.partial`` folder
+    found on entry is an interrupted run: it becomes ``<case>.interrupted`` (replacing an older
+    one), and a complete run removes it with the ``.failed`` one, as superseded.
     """
 
     def __init__(self, comm: MPI.Comm, root: Path, study: str, case: str, manifest: dict):
@@ -72,13 +78,16 @@ class ResultDir:
         self.final = Path(root) / study / case
         self.path = self.final.with_name(self.final.name + PARTIAL)
         self.failed = self.final.with_name(self.final.name + FAILED)
+        self.interrupted = self.final.with_name(self.final.name + INTERRUPTED)
         self.manifest = dict(manifest)
         self._t0 = time.perf_counter()
         self.timings: dict[str, float] = {}
 
     def __enter__(self) -> ResultDir:
         if self.comm.rank == 0:
-            shutil.rmtree(self.path, ignore_errors=True)
+            if self.path.exists():
+                shutil.rmtree(self.interrupted, ignore_errors=True)
+                os.replace(self.path, self.interrupted)
             self.path.mkdir(parents=True)
         self.comm.Barrier()
         return self
@@ -95,6 +104,7 @@ class ResultDir:
                 self.manifest["status"] = "complete"
                 write_json_atomic(self.path / "manifest.json", self.manifest)
                 shutil.rmtree(self.failed, ignore_errors=True)
+                shutil.rmtree(self.interrupted, ignore_errors=True)
                 if self.final.exists():
                     shutil.rmtree(self.final)
                 os.replace(self.path, self.final)
@@ -106,6 +116,11 @@ class ResultDir:
                 os.replace(self.path, self.failed)
         self.comm.Barrier()
         return False
+
+    def earlier_runs(self) -> list[Path]:
+        """This case's earlier folders that exist: interrupted, failed, complete (their checkpoints
+        can restart a run; read them before this run ends, which removes the first two)."""
+        return [p for p in (self.interrupted, self.failed, self.final) if p.is_dir()]
 
     @property
     def result_path(self) -> Path:
@@ -180,8 +195,10 @@ def _cell_dof_values(f: fem.Function) -> tuple[np.ndarray, np.ndarray]:
     return orig, vals
 
 
-def save_checkpoint(path: Path, functions: dict[str, fem.Function], meta: dict) -> None:
-    """Gather ``functions`` to rank 0 and write one .npz (through a temporary name)."""
+def save_checkpoint(path: Path, functions: dict[str, fem.Function], meta: dict,
+                    arrays: dict[str, np.ndarray] | None = None) -> None:
+    """Gather ``functions`` to rank 0 and write one .npz (through a temporary name), with ``meta``
+    (JSON) and rank 0's ``arrays`` (:func:`load_checkpoint_arrays`)."""
     comm = next(iter(functions.values())).function_space.mesh.comm
     data = {}
     for name, f in functions.items():
@@ -196,9 +213,22 @@ def save_checkpoint(path: Path, functions: dict[str, fem.Function], meta: dict) 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
-        np.savez(tmp, __meta__=json.dumps(meta, default=_jsonable), **data)
+        extra = {f"__array__{k}": np.asarray(v) for k, v in (arrays or {}).items()}
+        np.savez(tmp, __meta__=json.dumps(meta, default=_jsonable), **data, **extra)
         os.replace(tmp, path)
     comm.Barrier()
+
+
+def checkpoint_meta(path: Path) -> dict:
+    """The ``meta`` of a :func:`save_checkpoint` file, without its fields."""
+    with np.load(path) as d:
+        return json.loads(str(d["__meta__"]))
+
+
+def load_checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The ``arrays`` saved with a checkpoint (the same on every rank that reads them)."""
+    with np.load(path) as d:
+        return {k.removeprefix("__array__"): d[k] for k in d.files if k.startswith("__array__")}
 
 
 def load_checkpoint(path: Path, functions: dict[str, fem.Function]) -> dict:

@@ -1040,11 +1040,26 @@ class PhaseFieldDendrite:
         self.counters["rejected"] += 1
 
     def run(self, t_end: float, control: StepControl, *, on_step: Callable[[dict], None] | None = None,
-            stop: Callable[[], bool] = lambda: False, checkpoint_dir: str | Path | None = None) -> dict:
+            stop: Callable[[], bool] = lambda: False, checkpoint_dir: str | Path | None = None,
+            checkpoint_every: float = 0.0, checkpoint_extra: Callable[[], tuple[dict, dict]] | None = None,
+            dt_start: float | None = None) -> dict:
         """Integrate to ``t_end`` (s) with adaptive steps; ``on_step(row)`` after each accepted step,
         ``stop()`` ends the run early (e.g. on a short). Raises
         :class:`ssbx.fem.timestepping.SolveDivergedError` (after saving a checkpoint to
-        ``checkpoint_dir``, if given) when the step cannot be cut further."""
+        ``checkpoint_dir``, if given) when the step cannot be cut further. With a ``checkpoint_dir``
+        and ``checkpoint_every`` > 0 (s) it also saves one each time t passes a multiple of it, and
+        one at the end; those hold the step to try next (``dt_next``, for ``dt_start`` on a
+        restart). ``checkpoint_extra()`` returns (meta, rank 0's arrays) a caller adds to each."""
+        periodic = checkpoint_dir is not None and checkpoint_every > 0
+        due = [(math.floor(self.t / checkpoint_every) + 1) * checkpoint_every if periodic else math.inf]
+        saved_at = [self.t]  # a restart's start needs no checkpoint of its own
+
+        def save(dt_next: float | None) -> str:
+            meta, arrays = checkpoint_extra() if checkpoint_extra is not None else ({}, {})
+            if dt_next is not None:
+                meta = {**meta, "dt_next": dt_next}
+            saved_at[0] = self.t
+            return self.checkpoint(checkpoint_dir, meta, arrays)
 
         def advance(t, dt):
             try:
@@ -1059,26 +1074,43 @@ class PhaseFieldDendrite:
             if on_step is not None:
                 on_step(row)
 
-        return run_adaptive(self.t, t_end, control, advance, accept, self.reject,
-                            lambda t: self.checkpoint(checkpoint_dir), iterations=lambda: self.iterations, stop=stop)
+        def after_step(t, dt_next):
+            if t >= due[0] * (1 - 1e-12):
+                save(dt_next)
+                due[0] = (math.floor(t / checkpoint_every * (1 + 1e-12)) + 1) * checkpoint_every
 
-    def checkpoint(self, directory: str | Path | None) -> str:
-        """Save the accepted state (any-rank restart with :func:`ssbx.fem.io.load_checkpoint`)."""
+        stats = run_adaptive(self.t, t_end, control, advance, accept, self.reject, lambda t: save(None),
+                             iterations=lambda: self.iterations, stop=stop, after_step=after_step, dt_start=dt_start)
+        if periodic and saved_at[0] != self.t:  # the end, unless just saved
+            save(stats["final_dt"])
+        return stats
+
+    def checkpoint(self, directory: str | Path | None, meta: dict | None = None,
+                   arrays: dict[str, np.ndarray] | None = None) -> str:
+        """Save the accepted state (any-rank restart with :meth:`restore`), with a caller's
+        ``meta`` (JSON) and rank 0's ``arrays``."""
         if directory is None:
             return "(no checkpoint directory)"
         from ssbx.fem.io import save_checkpoint
 
         path = Path(directory) / f"phase_field_t{self.t:.6g}.npz"
-        save_checkpoint(path, self._checkpointed(), {"t": self.t, "counters": self.counters,
-                                                      "plated_charge": self._plated_charge,
-                                                      "counter_charge": self._counter_charge,
-                                                      "potential_reference": float(self._phi_ref.value)})
+        own = {"t": self.t, "dofs": self._global_dofs(), "counters": self.counters,
+               "plated_charge": self._plated_charge, "counter_charge": self._counter_charge,
+               "potential_reference": float(self._phi_ref.value)}
+        save_checkpoint(path, self._checkpointed(), {**(meta or {}), **own}, arrays)
         return str(path)
+
+    def _global_dofs(self) -> int:
+        return self.w.x.index_map.size_global * self.w.x.block_size
 
     def restore(self, path: str | Path) -> dict:
         """Load a :meth:`checkpoint` (written on any number of ranks) as the accepted state."""
-        from ssbx.fem.io import load_checkpoint
+        from ssbx.fem.io import checkpoint_meta, load_checkpoint
 
+        saved = checkpoint_meta(Path(path)).get("dofs", self._global_dofs())
+        if saved != self._global_dofs():  # load_checkpoint's cell-index check passes a smaller mesh
+            raise PhaseFieldError(f"checkpoint {path} holds another problem ({saved} unknowns, this one has "
+                                  f"{self._global_dofs()})")
         meta = load_checkpoint(Path(path), self._checkpointed())
         self.w.x.array[:] = self.w_old.x.array
         if self.pores is not None:

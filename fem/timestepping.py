@@ -5,6 +5,8 @@ The stepper knows nothing about the physics: a problem provides ``advance(t, dt)
 final: shift history), ``reject()`` (restore the state at t) and ``checkpoint(t)``. The stepper
 grows dt after easy steps, halves it on failure, and after ``max_cutbacks`` consecutive failures (or
 dt below ``dt_min``) saves a checkpoint and raises :class:`SolveDivergedError` with a message.
+``after_step(t, dt)`` sees each accepted time with the step it will try next (periodic checkpoints
+store it); ``dt_start`` resumes with that step instead of ``dt0``.
 """
 
 from __future__ import annotations
@@ -48,10 +50,12 @@ def run_adaptive(
     checkpoint: Callable[[float], str],
     iterations: Callable[[], int] = lambda: 0,
     stop: Callable[[], bool] = lambda: False,
+    after_step: Callable[[float, float], None] | None = None,
+    dt_start: float | None = None,
 ) -> dict:
     """Integrate from t0 to t_end (or until ``stop()`` is true after an accepted step).
     Returns statistics (steps, rejected steps, final dt)."""
-    t, dt = t0, control.dt0
+    t, dt = t0, control.dt0 if dt_start is None else min(max(dt_start, control.dt_min), control.dt_max)
     steps = rejected = cutbacks = 0
     while t < t_end * (1 - 1e-12):
         dt_try = min(dt, t_end - t)
@@ -63,6 +67,8 @@ def run_adaptive(
             if iterations() <= control.easy_iterations:
                 dt = min(control.dt_max, dt * control.grow)
             log.info("t = %.4g s (dt = %.3g s, step %d)", t, dt_try, steps)
+            if after_step is not None:
+                after_step(t, dt)
             if stop():
                 break
             continue

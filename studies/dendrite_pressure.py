@@ -27,7 +27,10 @@ pressure in the Li that grew into the SE: volume mean and peak, Li in pores), ``
 ``snapshot_times``, ``snapshots.npz`` (cell-midpoint fields for the figures),
 ``dendrite_pressure.png`` (morphology, pressure, volumetric strain at the snapshot times; leakage
 current vs time) and results: short time (None: no short), dead and isolated Li volume, peak/mean
-pressure in Li.
+pressure in Li. ``checkpoints/`` holds a checkpoint each ``checkpoint_interval``, one at the end and
+one on a failed solve; ``restart_from`` (a path, or "latest": the newest of this case's earlier
+runs, e.g. a job killed at its wall-time limit) goes on from one with its history, bookkeeping,
+snapshots and next step, so the continued run is the uninterrupted one (:func:`simulate`).
 
 Comparison of a sweep: ``python -m ssbx.studies.dendrite_pressure compare results/dendrite_pressure``
 finds the complete cases below that folder and draws morphology panels per pressure, the leakage
@@ -358,7 +361,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mpi4py import MPI
@@ -370,7 +373,7 @@ from dolfinx.mesh import compute_midpoints
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure
 from ssbx.fem.elasticity import cellwise
-from ssbx.fem.io import FieldWriter, ResultDir, TimeSeries, write_csv_atomic
+from ssbx.fem.io import FieldWriter, ResultDir, TimeSeries, checkpoint_meta, load_checkpoint_arrays, write_csv_atomic
 from ssbx.fem.phase_field import LENGTH_SCALE, PhaseFieldDendrite, PhaseFieldParameters, interpolation
 from ssbx.fem.pore_evolution import PoreEvolutionParameters
 from ssbx.fem.timestepping import SolveDivergedError, StepControl
@@ -447,6 +450,12 @@ class Config:
     dt_max: float = quantity(2.0, "time")
     max_xi_change: float = 0.5
     snapshot_times: tuple = quantities((150.0, 300.0, 450.0, 600.0), "time", doc="field output and figure panels")
+    checkpoint_interval: float = quantity(100.0, "time", "nonnegative",
+                                          doc="a checkpoint each time t passes a multiple of it, and one at "
+                                              "the end (0: only when a solve fails)")
+    restart_from: str = field(default="", metadata={
+        "doc": "continue from a checkpoint (.npz) of this study, or 'latest': the newest checkpoint "
+               "of this case's interrupted, failed or complete earlier run"})
     steps_after_short: int = 3  # keep going this many steps after a short is detected, then stop ...
     # ... and this long (0: stop after the steps): whether the short holds (hard) or opens again (soft)
     time_after_short: float = quantity(0.0, "time", "nonnegative")
@@ -475,6 +484,8 @@ class Config:
             raise ValueError(f"protrusion_margin ({self.protrusion_margin}) must be below half the height")
         if any(t > self.t_end for t in self.snapshot_times):
             raise ValueError(f"snapshot_times must not exceed t_end ({self.t_end} s)")
+        if self.restart_from not in ("", "latest") and not Path(self.restart_from).is_file():
+            raise ValueError(f"restart_from: no checkpoint file {self.restart_from!r}")
         self.parameters()  # the phase-field parameters' own checks, before any mesh
         if self.counter_contact_resistance > 0 and self.electrolyte != "single_ion":
             raise ValueError("counter_contact_resistance needs electrolyte = 'single_ion' (two potentials)")
@@ -701,9 +712,51 @@ class Diagnostics:
 
 
 # -- one case ----------------------------------------------------------------------------------
+#: keys that decide the mesh and the unknowns: a checkpoint restarts only a case that shares them
+CELL_KEYS = ("li_thickness", "se_thickness", "height", "porosity", "mean_pore_diameter", "diameter_spread",
+             "seed", "mesh_size", "electrolyte", "pore_evolution")
+
+
+def restart_checkpoint(cfg: Config, out: ResultDir | None) -> Path | None:
+    """The checkpoint ``restart_from`` names (None: a fresh run); 'latest' is the newest checkpoint
+    (by its time) of this case's earlier runs, see :meth:`ssbx.fem.io.ResultDir.earlier_runs`."""
+    if not cfg.restart_from:
+        return None
+    if cfg.restart_from != "latest":
+        return Path(cfg.restart_from)
+    folders = out.earlier_runs() if out is not None else []
+    found = [f for d in folders for f in (d / "checkpoints").glob("*.npz")]
+    if not found:
+        raise ValueError("restart_from = 'latest': no checkpoint in this case's earlier runs "
+                         f"({', '.join(str(d) for d in folders) or 'none found'})")
+    return max(found, key=lambda f: checkpoint_meta(f)["t"])
+
+
+def checkpoint_state(cfg: Config, path: Path) -> dict:
+    """The study's part of a checkpoint: history rows, short bookkeeping, snapshots written, the
+    config it ran with. Refuses a checkpoint of another study or of another cell (``CELL_KEYS``)."""
+    meta = checkpoint_meta(path)
+    study = meta.get("dendrite_pressure")
+    if study is None:
+        raise ValueError(f"restart_from: {path} is not a dendrite_pressure checkpoint")
+    ours = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    other = [k for k in CELL_KEYS if study["config"].get(k) != ours[k]]
+    if other:
+        raise ValueError(f"restart_from: {path} is of another cell ({', '.join(other)} differ)")
+    if meta["t"] >= cfg.t_end * (1 - 1e-12):
+        raise ValueError(f"t_end ({cfg.t_end:g} s) must exceed the checkpoint's time ({meta['t']:g} s) "
+                         f"to continue from {path}")
+    study["changed"] = sorted(k for k in ours if k != "restart_from" and study["config"].get(k) != ours[k])
+    study["t"], study["dt_next"] = meta["t"], meta.get("dt_next")
+    return study
+
+
 def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: str = "dendrite_pressure_"):
-    """Run one pressure. Returns (results dict, history rows, snapshots on rank 0 (else {}))."""
+    """Run one pressure, from t = 0 or from the checkpoint ``restart_from`` names. Returns
+    (results dict, history rows, snapshots on rank 0 (else {}))."""
     t_start = time.perf_counter()
+    restart = restart_checkpoint(cfg, out)
+    resumed = checkpoint_state(cfg, restart) if restart is not None else None
     cell = build_cell(cfg, comm, prefix)
     t_built = time.perf_counter()
     pf = cell.pf
@@ -760,21 +813,55 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
                 pending.pop(0)
             snap(full["t"])
 
-    def snap(t: float) -> None:
-        written.append(t)
+    def write_fields(t: float) -> None:
         if writer is not None:
             pf.output_functions()
             diag.update()
             writer.write(t)
+
+    def snap(t: float) -> None:
+        written.append(t)
+        write_fields(t)
         g = diag.gather()
         if g is not None:
             snaps[t] = g
 
-    initial = {"t": 0.0, "dt": 0.0, "newton": 0, "plating_current": 0.0, "leakage_current": 0.0,
-               "electronic_current": 0.0,
-               "li_volume": pf.li_volume(), "plated_charge": 0.0, "counter_charge": 0.0}
-    record(initial)
-    snap(0.0)
+    def checkpoint_extra() -> tuple[dict, dict]:
+        """What the study needs to go on from a checkpoint besides the fields: rows, bookkeeping,
+        and the figure snapshots (rank 0's arrays)."""
+        times = sorted(snaps)
+        arrays = {f"snapshot{i}_{k}": v for i, t in enumerate(times) for k, v in snaps[t].items()}
+        return {"dendrite_pressure": {"rows": rows, "state": state, "written": written, "snapshots": times,
+                                      "config": dataclasses.asdict(cfg)}}, arrays
+
+    dt_start = None
+    if resumed is None:
+        initial = {"t": 0.0, "dt": 0.0, "newton": 0, "plating_current": 0.0, "leakage_current": 0.0,
+                   "electronic_current": 0.0,
+                   "li_volume": pf.li_volume(), "plated_charge": 0.0, "counter_charge": 0.0}
+        record(initial)
+        snap(0.0)
+    else:
+        pf.restore(restart)
+        t0, dt_start = resumed["t"], resumed["dt_next"]
+        rows.extend(resumed["rows"])
+        state.update(resumed["state"])
+        written.extend(resumed["written"])
+        missed = [t for t in pending if t <= t0 * (1 + 1e-9) and not any(abs(w - t) <= 1e-9 * t for w in written)]
+        pending[:] = [t for t in pending if t > t0 * (1 + 1e-9)]
+        if comm.rank == 0:
+            arrays = load_checkpoint_arrays(restart)
+            for i, t in enumerate(resumed["snapshots"]):
+                snaps[t] = {k.removeprefix(f"snapshot{i}_"): v for k, v in arrays.items()
+                            if k.startswith(f"snapshot{i}_")}
+        if series is not None:
+            for r in rows:
+                series.append(**r)
+            series.flush()
+        write_fields(t0)  # the field output of a restarted run starts at the restart
+        log.info("restarted from %s at t = %.6g s%s%s", restart, t0,
+                 f"; changed since: {', '.join(resumed['changed'])}" if resumed["changed"] else "",
+                 f"; snapshot times already passed, not written: {missed}" if missed else "")
     control = StepControl(dt0=cfg.dt0, dt_min=cfg.dt0 * 1e-4, dt_max=cfg.dt_max, grow=1.5, easy_iterations=5)
     ended = "t_end"
     if state["short_t"] is not None and cfg.steps_after_short == 0:
@@ -784,7 +871,8 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
             pf.run(cfg.t_end, control, on_step=record,
                    stop=lambda: state["short_t"] is not None and state["after"] >= cfg.steps_after_short
                    and rows[-1]["t"] >= state["short_t"] + cfg.time_after_short,
-                   checkpoint_dir=out.file("checkpoints") if out is not None else None)
+                   checkpoint_dir=out.file("checkpoints") if out is not None else None,
+                   checkpoint_every=cfg.checkpoint_interval, checkpoint_extra=checkpoint_extra, dt_start=dt_start)
             if state["short_t"] is not None:
                 ended = "short"
         except SolveDivergedError as e:
@@ -797,6 +885,8 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
     if series is not None:
         series.flush()
     results = summarise(cfg, rows, state, ended)
+    results["restarted_from"] = str(restart) if restart is not None else None
+    results["restart_time_s"] = resumed["t"] if resumed is not None else None
     results["newton_iterations"] = pf.counters["newton"]
     results["steps"] = pf.counters["steps"]
     results["rejected_steps"] = pf.counters["rejected"]

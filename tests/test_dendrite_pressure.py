@@ -4,16 +4,18 @@ comparison figure, short detection on a forced short (a protrusion bridging the 
 hydrostatic pressure in the grown Li rising with the external pressure, and the same numbers on
 COMM_SELF and COMM_WORLD. All assertions are on allreduced scalars."""
 
+import csv
 import dataclasses
 import json
 import math
+import shutil
 from pathlib import Path
 
 from mpi4py import MPI
 
 import numpy as np
 import pytest
-from ssbx.fem.io import ResultDir
+from ssbx.fem.io import ResultDir, checkpoint_meta
 from ssbx.studies import dendrite_pressure as dp
 from ssbx.studies.config import ConfigError, load_toml, parse
 
@@ -66,6 +68,10 @@ def test_config_is_validated():
         parse(dp.Config, {**TINY, "pore_evolution": "cahn_hilliard", "pore_mobility": "1e-19 m^2/s"})
     with pytest.raises(ConfigError, match="pore_evolution"):
         parse(dp.Config, {**TINY, "pore_evolution": "sintering"})
+    with pytest.raises(ConfigError, match="restart_from"):
+        parse(dp.Config, {**TINY, "restart_from": "no/such/checkpoint.npz"})
+    with pytest.raises(ConfigError, match="checkpoint_interval"):
+        parse(dp.Config, {**TINY, "checkpoint_interval": "-1 s"})
     configs = Path(dp.__file__).parent / "configs"
     for name in ("dendrite_pressure.toml", "dendrite_pressure_full.toml", "dendrite_pressure_fingers.toml"):
         raw = load_toml(configs / name)
@@ -284,6 +290,58 @@ def test_evolving_pores():
     assert res["se_volume_drift"] < 1e-12
     assert res["pore_area_final_um2"] < 0.9 * rows[0]["pore_area"] / dp.UM**2
     assert 0 < res["li_grown_volume_um2"] != pytest.approx(static["li_grown_volume_um2"], rel=1e-3)
+
+
+def _history(path: Path) -> np.ndarray:
+    keys = ("t", "li_volume", "plating_current", "leakage_current_density", "electronic_current_density",
+            "pressure_li_mean", "newton")
+    with open(path / "history.csv") as f:
+        return np.array([[float(r[k]) for k in keys] for r in csv.DictReader(f)])
+
+
+def test_a_restart_goes_on_where_the_run_left(tmp_path_factory):
+    """``checkpoint_interval`` saves the state with the history, the short bookkeeping, the figure
+    snapshots and the step the run would take next; ``restart_from`` goes on from there, so the
+    restarted run's history is the uninterrupted run's, row by row. ``restart_from = "latest"``
+    finds the newest checkpoint of a run that was killed (its .partial folder, which the next run
+    moves to .interrupted). A checkpoint of another cell, or one already at t_end, is refused
+    before any solve."""
+    comm = MPI.COMM_WORLD
+    root = Path(comm.bcast(str(tmp_path_factory.mktemp("dp_restart")), root=0))
+    case = {"external_pressure": "5 MPa", "t_end": "0.6 s", "dt_max": "0.1 s", "figure": False}
+    whole, path = _run(tiny(**case, checkpoint_interval="0.2 s"), root, "whole")
+    saved = sorted((path / "checkpoints").glob("*.npz"), key=lambda f: checkpoint_meta(f)["t"])
+    times = [checkpoint_meta(f)["t"] for f in saved]  # one past each multiple of 0.2 s and the end
+    assert len(saved) == 3 and times[-1] == pytest.approx(0.6) and all(np.diff(times) > 0)
+    mid = saved[0]
+    rest, rest_path = _run(tiny(**case, restart_from=str(mid)), root, "rest")
+    t0 = rest["restart_time_s"]
+    assert 0.2 <= t0 < 0.4 and rest["restarted_from"] == str(mid)
+    a, b = _history(path), _history(rest_path)
+    assert a.shape == b.shape and np.count_nonzero(a[:, 0] > t0) >= 2
+    assert np.allclose(a, b, rtol=1e-9, atol=0, equal_nan=True)
+    for key in ("li_grown_volume_um2", "leakage_final_A_m2", "pressure_li_mean_final_MPa", "newton_iterations",
+                "steps", "t_final_s"):
+        assert rest[key] == pytest.approx(whole[key], rel=1e-9), key
+    with np.load(path / "snapshots.npz") as s, np.load(rest_path / "snapshots.npz") as r:
+        assert np.array_equal(s["times"], r["times"]) and np.allclose(s["xi_1"], r["xi_1"], rtol=1e-9)
+
+    # a job killed after its first checkpoint, then run again with restart_from = "latest"
+    killed = root / "dendrite_pressure" / "again.partial"
+    if comm.rank == 0:
+        shutil.copytree(path, killed)
+        for f in saved[1:]:
+            (killed / "checkpoints" / f.name).unlink()
+    comm.Barrier()
+    again, again_path = _run(tiny(**case, restart_from="latest"), root, "again")
+    assert again["restarted_from"] == str(root / "dendrite_pressure" / "again.interrupted" / "checkpoints" / mid.name)
+    assert np.allclose(_history(again_path), a, rtol=1e-9, atol=0, equal_nan=True)
+    assert not killed.exists() and not killed.with_suffix(".interrupted").exists()
+
+    with pytest.raises(ValueError, match="seed"):
+        dp.simulate(tiny(seed=2, restart_from=str(mid)), comm)
+    with pytest.raises(ValueError, match="t_end"):
+        dp.simulate(tiny(**{**case, "restart_from": str(saved[-1])}), comm)
 
 
 def test_same_answer_on_one_and_two_ranks():

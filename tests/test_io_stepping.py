@@ -72,6 +72,41 @@ def test_result_dir_complete_and_failed(shared_tmp_path):
     assert m["status"] == "failed" and "boom" in m["error"]
 
 
+def test_result_dir_keeps_an_interrupted_run(shared_tmp_path):
+    """A killed job leaves <case>.partial: the next run of the case moves it to <case>.interrupted
+    (its checkpoints can restart the run) and a complete run removes it as superseded."""
+    comm = MPI.COMM_WORLD
+    stale = shared_tmp_path / "s" / "job.partial"
+    if comm.rank == 0:
+        (stale / "checkpoints").mkdir(parents=True)
+        (stale / "checkpoints" / "state.npz").write_text("x")
+    comm.Barrier()
+    seen = []
+    with ResultDir(comm, shared_tmp_path, "s", "job", {}) as out:
+        seen = out.earlier_runs()
+        assert (out.interrupted / "checkpoints" / "state.npz").exists() and out.path.is_dir()
+        assert not list(out.path.iterdir())
+    assert seen == [shared_tmp_path / "s" / "job.interrupted"]
+    assert not (shared_tmp_path / "s" / "job.interrupted").exists() and (shared_tmp_path / "s" / "job").is_dir()
+
+
+def test_adaptive_stepper_resumes_with_the_step_it_reports():
+    """after_step(t, dt) reports the step the stepper will try next; dt_start resumes with it, so
+    a run cut in two takes the same steps as one run."""
+    def steps(t0, t1, dt_start=None):
+        seen = []
+        run_adaptive(t0, t1, StepControl(dt0=0.1, dt_min=1e-3, dt_max=1.0), advance=lambda t, dt: True,
+                     accept=lambda t: None, reject=lambda: None, checkpoint=lambda t: "", dt_start=dt_start,
+                     after_step=lambda t, dt: seen.append((t, dt)))
+        return seen
+
+    whole = steps(0.0, 3.0)
+    cut = 3  # resume after the third step with the step it reported
+    assert whole[cut][1] > 0.1
+    rest = steps(whole[cut][0], 3.0, dt_start=whole[cut][1])
+    assert np.allclose(rest, whole[cut + 1:], rtol=1e-12)
+
+
 def test_time_series_rewrites_csv_on_flush(shared_tmp_path):
     import csv
 
