@@ -712,6 +712,8 @@ class Diagnostics:
 
 
 # -- one case ----------------------------------------------------------------------------------
+#: keys that change what is written, not what is computed (an ensemble may mix them)
+OUTPUT_KEYS = ("figure", "checkpoint_interval", "restart_from")
 #: keys that decide the mesh and the unknowns: a checkpoint restarts only a case that shares them
 CELL_KEYS = ("li_thickness", "se_thickness", "height", "porosity", "mean_pore_diameter", "diameter_spread",
              "seed", "mesh_size", "electrolyte", "pore_evolution")
@@ -1271,7 +1273,7 @@ def ensemble(roots: list[Path], out: Path) -> tuple[Path, list[dict]]:
         raise FileNotFoundError(f"no complete dendrite_pressure case below {', '.join(map(str, roots))}")
     base = dataclasses.asdict(cases[0]["config"])
     differ = sorted({k for c in cases for k, v in dataclasses.asdict(c["config"]).items()
-                     if k not in ("seed", "external_pressure", "figure") and v != base[k]})
+                     if k not in ("seed", "external_pressure", *OUTPUT_KEYS) and v != base[k]})
     if differ:
         raise ValueError(f"the ensemble's cases must differ in seed and external_pressure only, not in {differ}")
     by_key = {}
