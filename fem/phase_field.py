@@ -736,6 +736,7 @@ class PhaseFieldDendrite:
             # Li+ (fixed concentration, migration only), consumed by the deposit
             sig = phase_property(xi, k["sigma_li_ion"], k["sigma_se"], rho, k["pore_transport"])
             self._electronic_residual = None  # the electron current is the residual of its own equation
+            self._electron_flux = -sig_e * grad(c)  # conventional current, units F C_s l0/t0 per l0
         else:
             # Nernst-Planck (flux in units c0 l0/t0) with the Li consumed by the deposit
             D = phase_property(xi, k["d_li"], k["d_se"], rho, k["pore_transport"])
@@ -746,6 +747,7 @@ class PhaseFieldDendrite:
             # the part of the conduction term carried by the Li phase (electrons): see electronic_current
             sig_li = phase_property(xi, k["sigma_li"], 0.0, rho, k["pore_transport"], n_e, c_e)
             self._electronic_residual = fem.form(sig_li * ufl.inner(grad(phi), grad(q)) * jac * dx)
+            self._electron_flux = -sig_li * grad(phi)
         # charge (current in units F C_s l0/t0)
         F_phi = sig * ufl.inner(grad(phi), grad(q)) * jac * dx + xi_rate * q * jac * dx
         charge_scale = t0 / (FARADAY * p.site_density)
@@ -1265,6 +1267,13 @@ class PhaseFieldDendrite:
         if self.single_ion:
             return self._residual_current(self._residual, self.W.sub(1), facets)
         return self._residual_current(self._electronic_residual, self.W.sub(2), facets)
+
+    def electronic_current_density(self):
+        """The electron (conventional) current density carried by the Li phase and, single ion,
+        the SE's own electronic conduction: -sigma_e grad phi_e (UFL vector, A/m^2). Its flux
+        through a plane between the electrodes tells an electronic short (electrons from the
+        anode to the counter electrode) from Li that touches the counter electrode alone."""
+        return FARADAY * self.params.site_density * LENGTH_SCALE / TIME_SCALE * self._electron_flux
 
     def ion_supply(self, facets: Sequence[str]) -> float:
         """Li+ entering through facet groups with a fixed concentration (mol/s; plane mol/(m s));

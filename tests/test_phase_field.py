@@ -884,6 +884,10 @@ def test_counter_contact_resistance_bounds_the_electron_current(xi):
         expected = -voltage / (rs + L / sigma + 1 / g)
         assert row["electronic_current"] / w == pytest.approx(expected, rel=1e-6)
         assert row["leakage_current"] == pytest.approx(row["electronic_current"], rel=1e-6)
+        # the current density inside: uniform along the strip, towards the anode (-x)
+        mean = comm.allreduce(fem.assemble_scalar(fem.form(-pf.electronic_current_density()[0] * ufl.dx)),
+                              op=MPI.SUM) / (L * w)
+        assert mean == pytest.approx(expected, rel=1e-6)
         pf.close()
     with pytest.raises(PhaseFieldError, match="counter_contact_resistance"):
         PhaseFieldDendrite(tm, p, anode=("strip_left",), counter=("strip_right",), voltage=voltage,
