@@ -50,6 +50,15 @@ def write_csv_atomic(path: Path, rows: list[dict]) -> None:
     os.replace(tmp, path)
 
 
+def write_npz_atomic(path: Path, **arrays) -> None:
+    """``np.savez`` through a temporary name and rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
 def _jsonable(x):
     if isinstance(x, np.bool_):
         return bool(x)
@@ -195,10 +204,9 @@ def _cell_dof_values(f: fem.Function) -> tuple[np.ndarray, np.ndarray]:
     return orig, vals
 
 
-def save_checkpoint(path: Path, functions: dict[str, fem.Function], meta: dict,
-                    arrays: dict[str, np.ndarray] | None = None) -> None:
-    """Gather ``functions`` to rank 0 and write one .npz (through a temporary name), with ``meta``
-    (JSON) and rank 0's ``arrays`` (:func:`load_checkpoint_arrays`)."""
+def save_checkpoint(path: Path, functions: dict[str, fem.Function], meta: dict) -> None:
+    """Gather ``functions`` to rank 0 and write one .npz (through a temporary name) with ``meta``
+    (JSON, :func:`checkpoint_meta`)."""
     comm = next(iter(functions.values())).function_space.mesh.comm
     data = {}
     for name, f in functions.items():
@@ -210,12 +218,7 @@ def save_checkpoint(path: Path, functions: dict[str, fem.Function], meta: dict,
             order = np.argsort(o)
             data[f"{name}__cells"], data[f"{name}__values"] = o[order], v[order]
     if comm.rank == 0:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npz")
-        extra = {f"__array__{k}": np.asarray(v) for k, v in (arrays or {}).items()}
-        np.savez(tmp, __meta__=json.dumps(meta, default=_jsonable), **data, **extra)
-        os.replace(tmp, path)
+        write_npz_atomic(path, __meta__=json.dumps(meta, default=_jsonable), **data)
     comm.Barrier()
 
 
@@ -223,12 +226,6 @@ def checkpoint_meta(path: Path) -> dict:
     """The ``meta`` of a :func:`save_checkpoint` file, without its fields."""
     with np.load(path) as d:
         return json.loads(str(d["__meta__"]))
-
-
-def load_checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:
-    """The ``arrays`` saved with a checkpoint (the same on every rank that reads them)."""
-    with np.load(path) as d:
-        return {k.removeprefix("__array__"): d[k] for k in d.files if k.startswith("__array__")}
 
 
 def load_checkpoint(path: Path, functions: dict[str, fem.Function]) -> dict:

@@ -543,6 +543,9 @@ def scaled_groups(p: PhaseFieldParameters) -> dict[str, float]:
 # ------------------------------------------------------------------------------------------------
 
 
+#: file names of the checkpoints: the prefix, then the time in s
+CHECKPOINT_PREFIX = "phase_field_t"
+
 class PhaseFieldDendrite:
     """Li electrodeposition by phase field on the mesh of ``tm`` (plane strain, axisymmetric or 3D).
 
@@ -1043,7 +1046,7 @@ class PhaseFieldDendrite:
 
     def run(self, t_end: float, control: StepControl, *, on_step: Callable[[dict], None] | None = None,
             stop: Callable[[], bool] = lambda: False, checkpoint_dir: str | Path | None = None,
-            checkpoint_every: float = 0.0, checkpoint_extra: Callable[[], tuple[dict, dict]] | None = None,
+            checkpoint_every: float = 0.0, checkpoint_extra: Callable[[], dict] | None = None,
             dt_start: float | None = None) -> dict:
         """Integrate to ``t_end`` (s) with adaptive steps; ``on_step(row)`` after each accepted step,
         ``stop()`` ends the run early (e.g. on a short). Raises
@@ -1051,17 +1054,17 @@ class PhaseFieldDendrite:
         ``checkpoint_dir``, if given) when the step cannot be cut further. With a ``checkpoint_dir``
         and ``checkpoint_every`` > 0 (s) it also saves one each time t passes a multiple of it, and
         one at the end; those hold the step to try next (``dt_next``, for ``dt_start`` on a
-        restart). ``checkpoint_extra()`` returns (meta, rank 0's arrays) a caller adds to each."""
+        restart). ``checkpoint_extra()`` returns the meta a caller adds to each (JSON)."""
         periodic = checkpoint_dir is not None and checkpoint_every > 0
         due = [(math.floor(self.t / checkpoint_every) + 1) * checkpoint_every if periodic else math.inf]
         saved_at = [self.t]  # a restart's start needs no checkpoint of its own
 
         def save(dt_next: float | None) -> str:
-            meta, arrays = checkpoint_extra() if checkpoint_extra is not None else ({}, {})
+            meta = checkpoint_extra() if checkpoint_extra is not None else {}
             if dt_next is not None:
                 meta = {**meta, "dt_next": dt_next}
             saved_at[0] = self.t
-            return self.checkpoint(checkpoint_dir, meta, arrays)
+            return self.checkpoint(checkpoint_dir, meta)
 
         def advance(t, dt):
             try:
@@ -1087,19 +1090,18 @@ class PhaseFieldDendrite:
             save(stats["final_dt"])
         return stats
 
-    def checkpoint(self, directory: str | Path | None, meta: dict | None = None,
-                   arrays: dict[str, np.ndarray] | None = None) -> str:
+    def checkpoint(self, directory: str | Path | None, meta: dict | None = None) -> str:
         """Save the accepted state (any-rank restart with :meth:`restore`), with a caller's
-        ``meta`` (JSON) and rank 0's ``arrays``."""
+        ``meta`` (JSON)."""
         if directory is None:
             return "(no checkpoint directory)"
         from ssbx.fem.io import save_checkpoint
 
-        path = Path(directory) / f"phase_field_t{self.t:.6g}.npz"
+        path = Path(directory) / f"{CHECKPOINT_PREFIX}{self.t:.6g}.npz"
         own = {"t": self.t, "dofs": self._global_dofs(), "counters": self.counters,
                "plated_charge": self._plated_charge, "counter_charge": self._counter_charge,
                "potential_reference": float(self._phi_ref.value)}
-        save_checkpoint(path, self._checkpointed(), {**(meta or {}), **own}, arrays)
+        save_checkpoint(path, self._checkpointed(), {**(meta or {}), **own})
         return str(path)
 
     def _global_dofs(self) -> int:

@@ -375,8 +375,14 @@ from dolfinx.mesh import compute_midpoints
 from ssbx.fem import kinematics
 from ssbx.fem.boundary import FixedComponent, NormalPressure
 from ssbx.fem.elasticity import cellwise
-from ssbx.fem.io import FieldWriter, ResultDir, TimeSeries, checkpoint_meta, load_checkpoint_arrays, write_csv_atomic
-from ssbx.fem.phase_field import LENGTH_SCALE, PhaseFieldDendrite, PhaseFieldParameters, interpolation
+from ssbx.fem.io import FieldWriter, ResultDir, TimeSeries, checkpoint_meta, write_csv_atomic, write_npz_atomic
+from ssbx.fem.phase_field import (
+    CHECKPOINT_PREFIX,
+    LENGTH_SCALE,
+    PhaseFieldDendrite,
+    PhaseFieldParameters,
+    interpolation,
+)
 from ssbx.fem.pore_evolution import PoreEvolutionParameters
 from ssbx.fem.timestepping import SolveDivergedError, StepControl
 from ssbx.geometries.porous import PorousSE, build_porous_se
@@ -748,6 +754,11 @@ CELL_KEYS = ("li_thickness", "se_thickness", "height", "porosity", "mean_pore_di
              "seed", "mesh_size", "electrolyte", "pore_evolution")
 
 
+def snapshot_name(t: float) -> str:
+    """A figure snapshot's file beside the checkpoints (rank 0's gathered cell fields)."""
+    return f"snapshot_t{t:.6g}.npz"
+
+
 def restart_checkpoint(cfg: Config, out: ResultDir | None) -> Path | None:
     """The checkpoint ``restart_from`` names (None: a fresh run); 'latest' is the newest checkpoint
     (by its time) of this case's earlier runs, see :meth:`ssbx.fem.io.ResultDir.earlier_runs`."""
@@ -756,7 +767,7 @@ def restart_checkpoint(cfg: Config, out: ResultDir | None) -> Path | None:
     if cfg.restart_from != "latest":
         return Path(cfg.restart_from)
     folders = out.earlier_runs() if out is not None else []
-    found = [f for d in folders for f in (d / "checkpoints").glob("*.npz")]
+    found = [f for d in folders for f in (d / "checkpoints").glob(f"{CHECKPOINT_PREFIX}*.npz")]
     if not found:
         raise ValueError("restart_from = 'latest': no checkpoint in this case's earlier runs "
                          f"({', '.join(str(d) for d in folders) or 'none found'})")
@@ -797,6 +808,7 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
     state = {"short_t": None, "bridge_t": None, "electronic_t": None, "after": 0, "first_dead_t": None}
     pending = sorted(cfg.snapshot_times)
     writer, written = None, []
+    checkpoints = out.file("checkpoints") if out is not None else None
     if out is not None:
         writer = FieldWriter(comm, out.file("fields"), [*pf.output_functions(), diag.f["volumetric_strain"],
                                                         diag.f["solid"]])
@@ -857,14 +869,14 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
         g = diag.gather()
         if g is not None:
             snaps[t] = g
+            if checkpoints is not None:  # once, for the checkpoints that follow (not in each of them)
+                write_npz_atomic(checkpoints / snapshot_name(t), **g)
 
-    def checkpoint_extra() -> tuple[dict, dict]:
+    def checkpoint_extra() -> dict:
         """What the study needs to go on from a checkpoint besides the fields: rows, bookkeeping,
-        and the figure snapshots (rank 0's arrays)."""
-        times = sorted(snaps)
-        arrays = {f"snapshot{i}_{k}": v for i, t in enumerate(times) for k, v in snaps[t].items()}
-        return {"dendrite_pressure": {"rows": rows, "state": state, "written": written, "snapshots": times,
-                                      "config": dataclasses.asdict(cfg)}}, arrays
+        and the times of the figure snapshots saved beside it (the same on every rank)."""
+        return {"dendrite_pressure": {"rows": rows, "state": state, "written": written,
+                                      "config": dataclasses.asdict(cfg)}}
 
     dt_start = None
     if resumed is None:
@@ -882,10 +894,11 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
         missed = [t for t in pending if t <= t0 * (1 + 1e-9) and not any(abs(w - t) <= 1e-9 * t for w in written)]
         pending[:] = [t for t in pending if t > t0 * (1 + 1e-9)]
         if comm.rank == 0:
-            arrays = load_checkpoint_arrays(restart)
-            for i, t in enumerate(resumed["snapshots"]):
-                snaps[t] = {k.removeprefix(f"snapshot{i}_"): v for k, v in arrays.items()
-                            if k.startswith(f"snapshot{i}_")}
+            for t in resumed["written"]:
+                with np.load(restart.parent / snapshot_name(t)) as f:
+                    snaps[t] = dict(f)
+                if checkpoints is not None:
+                    write_npz_atomic(checkpoints / snapshot_name(t), **snaps[t])
         if series is not None:
             for r in rows:
                 series.append(**r)
@@ -903,7 +916,7 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
             pf.run(cfg.t_end, control, on_step=record,
                    stop=lambda: state["short_t"] is not None and state["after"] >= cfg.steps_after_short
                    and rows[-1]["t"] >= state["short_t"] + cfg.time_after_short,
-                   checkpoint_dir=out.file("checkpoints") if out is not None else None,
+                   checkpoint_dir=checkpoints,
                    checkpoint_every=cfg.checkpoint_interval, checkpoint_extra=checkpoint_extra, dt_start=dt_start)
             if state["short_t"] is not None:
                 ended = "short"
