@@ -429,8 +429,8 @@ class Config:
                               doc="Li+ transport: single-ion conductor with separate electron/ion potentials, "
                                   "or Chen 2015's Nernst-Planck with one potential")
     consistent_transport: bool = True  # D_l = sigma_SE RT/(F^2 c0) instead of DESIGN's 3.2e-10 m^2/s
-    deposition_strain: float = quantity(4e-3, "dimensionless", "nonnegative", doc="eps0 (assumed)")
-    misfit_relaxation: float = quantity(0.95, "dimensionless", "nonnegative",
+    deposition_strain: float = quantity(1e-2, "dimensionless", "nonnegative", doc="eps0 (assumed)")
+    misfit_relaxation: float = quantity(0.98, "dimensionless", "nonnegative",
                                         doc="fraction of eps0 relaxed by Li creep (no self-stress; assumed)")
     interface_mobility: float = quantity(PhaseFieldParameters.interface_mobility, "dimensionless",
                                          doc="L_sigma (m^3/(J s)), Chen 2015")
@@ -453,11 +453,11 @@ class Config:
     li_youngs_modulus: float = quantity(PhaseFieldParameters.li_youngs_modulus, "pressure",
                                         doc="Li Young's modulus (default: the elastic value, Masias 2019)")
     # time
-    t_end: float = quantity(700.0, "time", doc="the loaded cells short by ~650 s (full case: 500 s, DESIGN.md)")
+    t_end: float = quantity(1000.0, "time", doc="0 and 5 MPa short by ~700 s (full case: 500 s, DESIGN.md)")
     dt0: float = quantity(0.05, "time")
     dt_max: float = quantity(2.0, "time")
     max_xi_change: float = 0.5
-    snapshot_times: tuple = quantities((150.0, 300.0, 450.0, 600.0), "time", doc="field output and figure panels")
+    snapshot_times: tuple = quantities((200.0, 400.0, 600.0, 800.0), "time", doc="field output and figure panels")
     checkpoint_interval: float = quantity(100.0, "time", "nonnegative",
                                           doc="a checkpoint each time t passes a multiple of it, and one at "
                                               "the end (0: only when a solve fails)")

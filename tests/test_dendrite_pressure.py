@@ -267,14 +267,14 @@ def test_short_behaviour_tells_hard_from_soft():
     partial = dp.short_behaviour(cfg, rows([1e-2, 2e4, 2.4e4, 2.3e4]), 1.0)  # holds at 2/3 of V/R_s
     assert partial["short_kind"] == "partial" and partial["short_openings"] == 0
     assert partial["stall_law_current_A_m2"] is None  # no Li pressure in these rows
-    # the stall law: at 10 MPa in the Li (eps0 = 4e-3, Chen's L_eta) Li stalls at
-    # eta* = -2 V_T asinh(L_sigma 3 eps0 p/(2 L_eta)) = -0.263 V, and the short settles at (eta* - V)/R_s
+    # the stall law: at 10 MPa in the Li (eps0 = 1e-2, Chen's L_eta) Li stalls at
+    # eta* = -2 V_T asinh(L_sigma 3 eps0 p/(2 L_eta)) = -0.310 V, and the short settles at (eta* - V)/R_s
     loaded = rows([1e-2, 2e4, 2.4e4, 2.3e4])
     loaded[-1]["pressure_li_mean"] = 10e6
     law = dp.short_behaviour(cfg, loaded, 1.0)
     par = cfg.parameters()
-    eta = -2 * par.thermal_voltage * math.asinh(par.interface_mobility * 3 * 4e-3 * 10e6 / (2 * par.reaction_constant))
-    assert law["stall_overpotential_V"] == pytest.approx(eta, rel=1e-9) and eta == pytest.approx(-0.263, abs=1e-3)
+    eta = -2 * par.thermal_voltage * math.asinh(par.interface_mobility * 3 * 1e-2 * 10e6 / (2 * par.reaction_constant))
+    assert law["stall_overpotential_V"] == pytest.approx(eta, rel=1e-9) and eta == pytest.approx(-0.310, abs=1e-3)
     assert law["stall_law_current_A_m2"] == pytest.approx((eta + 0.35) / 1e-5, rel=1e-9)
     assert dp.stall_law(tiny(), 10e6)["stall_law_current_A_m2"] is None  # an ideal collector: no level
     none = dp.short_behaviour(cfg, rows([1e-2, 2e-2]), None)
