@@ -52,14 +52,17 @@ Choices made here (all config fields; "assumed" = no literature value):
   the front (c~ rises until Butler-Volmer overcomes it) and pressure never slows growth (results
   below). In the single-ion model the penalty can only be paid with overpotential, which at a
   fixed cell voltage means less current.
-* Deposition eigenstrain eps0 = 4e-3 with ``misfit_relaxation`` r = 0.95 (both assumed), carried
-  only by Li deposited after t = 0 (the initial anode and protrusions are the stress-free
-  reference). eps0 sets the work of deposition against the local stress, 3 eps0 p = 1.2e5 J/m^3 at
-  10 MPa: in the Allen-Cahn equation L_sigma 3 eps0 p = 0.3 1/s against the Butler-Volmer term
-  L_eta B = 0.09 1/s at the start (eta ~ -0.2 V; at most 1.6 1/s at -0.35 V), so 5-10 MPa hold
-  growth back. r leaves (1 - r) eps0 = 2e-4 of misfit to stress the solids (Li creep relaxes the
-  rest): a self-stress of ~2 MPa, below the applied pressures (without r the self-stress of new
-  Li holds growth back at 0 MPa as much as the load does).
+* Deposition eigenstrain eps0 = 1e-2 with ``misfit_relaxation`` r = 0.98 (both assumed; the
+  fingering regime's values, the default's since 2026-11-22, before: 4e-3 and 0.95), carried only
+  by Li deposited after t = 0 (the initial anode and protrusions are the stress-free reference).
+  eps0 sets the work of deposition against the local stress, 3 eps0 p = 3e5 J/m^3 at 10 MPa: in
+  the Allen-Cahn equation L_sigma 3 eps0 p = 0.75 1/s against the Butler-Volmer term L_eta B =
+  0.09 1/s at the start (eta ~ -0.2 V; at most 1.6 1/s at -0.35 V). By the stall law a front
+  stands still at eta* = -0.22 / -0.27 / -0.31 V under 1.6 / 5 / 10 MPa, so 5-10 MPa leave it
+  little of the -0.35 V; it stops where the Li is at 22 MPa. r leaves (1 - r) eps0 = 2e-4 of
+  misfit to stress the solids (Li creep relaxes the rest): a self-stress of ~2 MPa, below the
+  applied pressures (without r the self-stress of new Li holds growth back at 0 MPa as much as the
+  load does).
 * Pores keep ``pore_fraction`` = 1e-3 of the SE stiffness and ``pore_transport_fraction`` = 1e-3
   of its Li+ (and electronic) conduction: "near zero" (DESIGN.md; the value is assumed). Li may
   grow into a pore, fed along its walls by the SE around it.
@@ -891,7 +894,9 @@ def simulate(cfg: Config, comm: MPI.Comm, out: ResultDir | None = None, prefix: 
         rows.extend(resumed["rows"])
         state.update(resumed["state"])
         written.extend(resumed["written"])
-        missed = [t for t in pending if t <= t0 * (1 + 1e-9) and not any(abs(w - t) <= 1e-9 * t for w in written)]
+        # a snapshot lands on the first step past its time, at most a step (dt_max) later
+        missed = [t for t in pending if t <= t0 * (1 + 1e-9)
+                  and not any(t * (1 - 1e-9) <= w <= t + cfg.dt_max for w in written)]
         pending[:] = [t for t in pending if t > t0 * (1 + 1e-9)]
         if comm.rank == 0:
             for t in resumed["written"]:
@@ -1116,11 +1121,12 @@ def _dress(ax, xlabel: str, ylabel: str, title: str, legend: int | None = 7) -> 
 
 
 def _floor(ax, currents) -> None:
-    """Log axis from 1e-4 of the smallest counter current: the electronic part starts at round-off."""
+    """Log axis from 1e-5 of the smallest counter current: low enough for the SE's own electronic
+    leakage (~1e-5 of the ionic current) before a short."""
     level = np.abs(np.asarray(currents, dtype=float))
     level = level[level > 0]
     if level.size:
-        ax.set_ylim(bottom=1e-4 * level.min())
+        ax.set_ylim(bottom=1e-5 * level.min())
 
 
 def plot_case(cfg: Config, rows: list[dict], snaps: dict, path: Path) -> None:
