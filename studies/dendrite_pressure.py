@@ -105,30 +105,38 @@ Choices made here (all config fields; "assumed" = no literature value):
   a pore) and the fullest pore's fill (its Li / its area): a pore that fills has Li in its core,
   one that is lined does not.
 * Scaled-down default: a 60 x 40 um cell (Li 8 um + SE 52 um), interface width 1.5 um (2x the
-  Chen value: kappa x 4), mesh 0.4 um near pores and 0.8 um elsewhere, 700 s (every pressure
-  shorts within it); the full 1000 x 500 um, 500 s case at the native interface width is
+  Chen value: kappa x 4), mesh 0.4 um near pores and 0.8 um elsewhere, 1000 s (0 and 5 MPa short
+  within it, 10 MPa not); the full 1000 x 500 um, 500 s case at the native interface width is
   ``configs/dendrite_pressure_full.toml``
   (cluster; not run).
 
-What the model gives (default config, seed 18, 1 rank each, 33.8k dofs, 10-12 min per case
-sharing 2 cores with a third job; measured 2026-11-22; results/dendrite_pressure/default-sweep).
-The SE's ionic resistance limits growth (~540 A/m^2 at 0 MPa at 100 s, -0.35 V over ~50 um of
-SE). The protrusions merge into one front within the first minute (the interface energy
-outweighs the weak focusing of an ohmic current on them): this model grows a wavy front, not
-branched fingers.
-* 0 / 5 / 10 MPa: plating current at 100 s 542 / 362 / 286 A/m^2; Li grown into the SE by 340 s
-  1267 / 804 / 619 um^2 (front 52 / 33 / 26 um from the anode collector). Pressure holds growth
-  back, more with more pressure.
-* Hard short at 348 / 491 / 609 s: pressure delays it. The electronic part of the counter current
-  rises from the SE's own conduction (0.02-0.05 A/m^2) past 1e5 A/m^2 within ~10 s and is then
-  99 % of the counter current. It jumps as hard under load as without.
+What the model gives (default config, seed 18, 1 rank each, 34.5k dofs, 7-11 min per case;
+measured 2026-11-22; results/dendrite_pressure/default-sweep). The SE's ionic resistance limits
+growth (~430 A/m^2 at 0 MPa at 100 s, -0.35 V over ~50 um of SE). The protrusions merge into one
+front within the first minute (the interface energy outweighs the weak focusing of an ohmic
+current on them): this model grows a wavy front, not branched fingers.
+* 0 / 5 / 10 MPa: plating current at 100 s 431 / 228 / 152 A/m^2; Li grown into the SE by 400 s
+  1292 / 595 / 396 um^2 (front 52 / 25 / 19 um from the anode collector). Pressure suppresses
+  growth, more with more pressure: the stall overpotential of the Li's pressure, -0.22 / -0.27 /
+  -0.31 V, leaves the front less and less of the -0.35 V.
+* Hard short at 408 / 739 s at 0 / 5 MPa: the electronic part of the counter current rises from
+  the SE's own leakage (0.03-0.9 A/m^2 just before) past 1e4 A/m^2 within ~10 s and is then 97 %
+  of the counter current. At 10 MPa no short within the 1000 s: the leakage stays the SE's
+  electronic current, 2.0e-3 -> 5.0e-3 A/m^2, rising smoothly as the front closes in (largest
+  rise per step 27 %). Continued from its 1000-s checkpoint (restart_from; results/
+  dendrite_pressure/default-10MPa-extended) the 10 MPa cell shorts at 1200 s with the same jump
+  (0.04 -> 2.6e4 A/m^2 within 24 s): pressure delays the short, it does not prevent it.
 * The front fills the pores it meets: the fullest pore is full (fill 1.0) at every pressure, Li in
-  pores at the end 203 / 212 / 203 um^2 (74 / 82 / 78 um^2 of it in the pore cores), and it
-  reaches the counter electrode past the largest pore near the top face.
-* Hydrostatic pressure in the grown Li rises with the applied pressure: peak 2.9 / 13.5 / 27.1 MPa,
-  mean at the end 1.6 / 5.3 / 8.9 MPa (SE 0.05 / 4.2 / 8.4 MPa). The peaks sit where Li fills a
+  pores at the end 209 / 198 / 126 um^2 (78 / 75 / 43 um^2 of it in the pore cores); 15 % of the
+  grown Li lies along pore walls at every pressure.
+* Hydrostatic pressure in the grown Li rises with the applied pressure: peak 3.0 / 13.3 / 27.2 MPa,
+  mean at the end 1.6 / 5.2 / 9.0 MPa (SE 0.05 / 4.2 / 8.4 MPa). The peaks sit where Li fills a
   pore, and they fluctuate as it does.
 * No dead Li at any pressure, and no fluctuating leakage at 10 MPa.
+* With the previous coupling (eps0 = 4e-3, r = 0.95, 700 s; measured 2026-11-22 with the "wired"
+  short criterion) every pressure shorted, equally hard: plating at 100 s 542 / 362 / 286 A/m^2,
+  shorts at 348 / 491 / 609 s, Li in pores 203 / 212 / 203 um^2, peak pressure 2.9 / 13.5 / 27.1
+  MPa. The seed-3 and R_s results below are with that coupling.
 * Seed 3 (2026-11-21, results/dendrite_pressure/default-seed3-sweep): the same picture, shorts at
   371 / 510 / 650 s, Li in pores 155 / 143 / 128 um^2, peak pressure 2.7 / 15.5 / 31.5 MPa.
 * Seed 3, behind R_s = 0.1 ohm cm^2, followed 30 s past the short (exploration, t_end 760 s): the electronic
