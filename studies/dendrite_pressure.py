@@ -796,6 +796,9 @@ def checkpoint_state(cfg: Config, path: Path) -> dict:
     other = [k for k in CELL_KEYS if study["config"].get(k) != ours[k]]
     if other:
         raise ValueError(f"restart_from: {path} is of another cell ({', '.join(other)} differ)")
+    missing = [snapshot_name(t) for t in study["written"] if not (path.parent / snapshot_name(t)).is_file()]
+    if missing:
+        raise ValueError(f"restart_from: the figure snapshots {', '.join(missing)} are not beside {path}")
     if meta["t"] >= cfg.t_end * (1 - 1e-12):
         raise ValueError(f"t_end ({cfg.t_end:g} s) must exceed the checkpoint's time ({meta['t']:g} s) "
                          f"to continue from {path}")

@@ -378,6 +378,13 @@ def test_a_restart_goes_on_where_the_run_left(tmp_path_factory):
 
     with pytest.raises(ValueError, match="seed"):
         dp.simulate(tiny(seed=2, restart_from=str(mid)), comm)
+    alone = root / "alone" / mid.name  # a checkpoint copied without the snapshots beside it
+    if comm.rank == 0:
+        alone.parent.mkdir()
+        shutil.copy(mid, alone)
+    comm.Barrier()
+    with pytest.raises(ValueError, match="snapshot"):
+        dp.simulate(tiny(**case, restart_from=str(alone)), comm)
     with pytest.raises(ValueError, match="t_end"):
         dp.simulate(tiny(**{**case, "restart_from": str(saved[-1])}), comm)
 
