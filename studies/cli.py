@@ -1,7 +1,7 @@
 """The ``ssbx`` command line.
 
     ssbx run CONFIG [--set KEY=VALUE ...] [--case NAME] [--out DIR]
-    ssbx sweep CONFIG --set KEY=V1,V2 [--set ...] [--ranks-per-case K] [--out DIR]
+    ssbx sweep CONFIG --set KEY=V1,V2 [--set ...] [--ranks-per-case K] [--out DIR] [--skip-complete]
     ssbx list
     ssbx info
 
@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="override applied to every case")
     s.add_argument("--ranks-per-case", type=int, default=1)
     s.add_argument("--out", default="results")
+    s.add_argument("--skip-complete", action="store_true",
+                   help="keep the cases an earlier run of this sweep completed (resubmitting a job)")
     sp.add_parser("list", help="list available studies")
     sp.add_parser("info", help="versions, PETSc packages and MPI ranks")
     args = p.parse_args(argv)
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         specs = _parse_sets(args.set, multi=True)
         if not specs:
             raise ConfigError("sweep: give at least one --set KEY=V1,V2")
-        run_sweep(raw, specs, args.ranks_per_case, Path(args.out), _parse_sets(args.fix, multi=False))
+        run_sweep(raw, specs, args.ranks_per_case, Path(args.out), _parse_sets(args.fix, multi=False),
+                  skip_complete=args.skip_complete)
         return 0
     except ConfigError as e:
         if MPI.COMM_WORLD.rank == 0:

@@ -474,7 +474,7 @@ class Config:
                                               "the end (0: only when a solve fails)")
     restart_from: str = field(default="", metadata={
         "doc": "continue from a checkpoint (.npz) of this study, or 'latest': the newest checkpoint "
-               "of this case's interrupted, failed or complete earlier run"})
+               "of this case's interrupted, failed or complete earlier run (none: start at t = 0)"})
     steps_after_short: int = 3  # keep going this many steps after a short is detected, then stop ...
     # ... and this long (0: stop after the steps): whether the short holds (hard) or opens again (soft)
     time_after_short: float = quantity(0.0, "time", "nonnegative")
@@ -772,7 +772,8 @@ def snapshot_name(t: float) -> str:
 
 def restart_checkpoint(cfg: Config, out: ResultDir | None) -> Path | None:
     """The checkpoint ``restart_from`` names (None: a fresh run); 'latest' is the newest checkpoint
-    (by its time) of this case's earlier runs, see :meth:`ssbx.fem.io.ResultDir.earlier_runs`."""
+    (by its time) of this case's earlier runs, see :meth:`ssbx.fem.io.ResultDir.earlier_runs`, or
+    a fresh run if there is none (a resubmitted sweep whose job never reached this case)."""
     if not cfg.restart_from:
         return None
     if cfg.restart_from != "latest":
@@ -780,8 +781,9 @@ def restart_checkpoint(cfg: Config, out: ResultDir | None) -> Path | None:
     folders = out.earlier_runs() if out is not None else []
     found = [f for d in folders for f in (d / "checkpoints").glob(f"{CHECKPOINT_PREFIX}*.npz")]
     if not found:
-        raise ValueError("restart_from = 'latest': no checkpoint in this case's earlier runs "
-                         f"({', '.join(str(d) for d in folders) or 'none found'})")
+        log.warning("restart_from = 'latest': no checkpoint in this case's earlier runs (%s); starting at t = 0",
+                    ", ".join(str(d) for d in folders) or "none found")
+        return None
     return max(found, key=lambda f: checkpoint_meta(f)["t"])
 
 

@@ -3,12 +3,15 @@
 ``mpiexec -n N ssbx sweep CONFIG --set a=1,2 --set b=x,y --ranks-per-case K`` forms the Cartesian
 product of the values, splits COMM_WORLD into N // K groups of K ranks and deals the cases out
 round-robin; the groups run at the same time. A failing case is recorded in ``summary.csv`` and
-the sweep goes on.
+the sweep goes on. ``--skip-complete`` keeps the cases a previous run of the same sweep completed
+(a resubmitted cluster job redoes only what is missing; with ``--fix restart_from=latest`` a study
+that checkpoints goes on where each interrupted case stopped).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import time
 from pathlib import Path
@@ -42,8 +45,10 @@ def case_name(base: str, overrides: dict[str, str]) -> str:
 
 
 def run_sweep(raw: dict, specs: dict[str, list[str]], ranks_per_case: int, root: Path,
-              fixed: dict[str, str] | None = None, world: MPI.Comm = MPI.COMM_WORLD) -> Path:
-    """Run every combination; returns the sweep folder (holding summary.csv) on all ranks."""
+              fixed: dict[str, str] | None = None, world: MPI.Comm = MPI.COMM_WORLD,
+              skip_complete: bool = False) -> Path:
+    """Run every combination; returns the sweep folder (holding summary.csv) on all ranks.
+    ``skip_complete``: a case whose folder holds a complete run is kept as it is, not run again."""
     if ranks_per_case < 1 or world.size % ranks_per_case:
         raise ConfigError(f"--ranks-per-case: {ranks_per_case} must divide the {world.size} MPI ranks")
     combos = expand(specs)
@@ -62,7 +67,8 @@ def run_sweep(raw: dict, specs: dict[str, list[str]], ranks_per_case: int, root:
     try:
         for i, case in enumerate(cases):
             if i % ngroups == color:
-                mine.append((i, run_case(case, sub, sweep_root)))
+                kept = completed(sweep_root / case.study / case.name) if skip_complete else None
+                mine.append((i, kept or run_case(case, sub, sweep_root)))
     finally:
         sub.Free()
     wait_idle(world)  # a group that is done waits here, asleep, for the slower ones
@@ -80,6 +86,18 @@ def run_sweep(raw: dict, specs: dict[str, list[str]], ranks_per_case: int, root:
                  sweep_root / "summary.csv")
     world.Barrier()
     return sweep_root
+
+
+def completed(folder: Path) -> CaseResult | None:
+    """The complete run in ``folder`` (its manifest says so), or None."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if manifest.get("status") != "complete":
+        return None
+    log.info("kept the complete case %s", folder)
+    return CaseResult(folder.name, "complete", folder, manifest.get("results", {}))
 
 
 def wait_idle(comm: MPI.Comm, interval: float = 0.2) -> None:

@@ -67,6 +67,18 @@ def test_sweep_isolates_a_failing_case(tmp_path):
     assert status == {"1000": "complete", "1e300": "failed"}
     failed = [r for r in rows if r["status"] == "failed"][0]
     assert failed["error"] and failed["path"].endswith(".failed")
+    # resubmitted with --skip-complete: the complete case is kept as it was, the failed one runs again
+    done = Path([r for r in rows if r["status"] == "complete"][0]["path"])
+    started = manifest(done)["started"]
+    p = ssbx("sweep", str(CONFIG), "--set", "penalty=1000,1e300", "--fix", "mesh.size_max=1.5mm",
+             "--fix", "figure=false", "--out", str(tmp_path), "--skip-complete", ranks=2)
+    assert p.returncode == 0, p.stderr
+    again = list(csv.DictReader((tmp_path / "cell_elastic" / "default-sweep" / "summary.csv").open()))
+    assert {r["penalty"]: r["status"] for r in again} == status
+    assert manifest(done)["started"] == started and "kept the complete case" in p.stderr
+    kept = [r for r in again if r["status"] == "complete"][0]
+    assert float(kept["rod_displacement_m"]) == float([r for r in rows if r["status"] == "complete"][0][
+        "rod_displacement_m"])
 
 
 @pytest.mark.parametrize("override, field", [

@@ -342,8 +342,8 @@ def test_a_restart_goes_on_where_the_run_left(tmp_path_factory):
     snapshots and the step the run would take next; ``restart_from`` goes on from there, so the
     restarted run's history is the uninterrupted run's, row by row. ``restart_from = "latest"``
     finds the newest checkpoint of a run that was killed (its .partial folder, which the next run
-    moves to .interrupted). A checkpoint of another cell, or one already at t_end, is refused
-    before any solve."""
+    moves to .interrupted), and starts at t = 0 when there is none. A checkpoint of another cell,
+    one without its snapshots, or one already at t_end, is refused before any solve."""
     comm = MPI.COMM_WORLD
     root = Path(comm.bcast(str(tmp_path_factory.mktemp("dp_restart")), root=0))
     case = {"external_pressure": "5 MPa", "t_end": "0.6 s", "dt_max": "0.1 s", "figure": False}
@@ -376,6 +376,8 @@ def test_a_restart_goes_on_where_the_run_left(tmp_path_factory):
     assert np.allclose(_history(again_path), a, rtol=1e-9, atol=0, equal_nan=True)
     assert not killed.exists() and not killed.with_suffix(".interrupted").exists()
 
+    fresh, _, _ = dp.simulate(tiny(**case, restart_from="latest"), comm)  # nothing earlier: from t = 0
+    assert fresh["restarted_from"] is None and fresh["steps"] == whole["steps"]
     with pytest.raises(ValueError, match="seed"):
         dp.simulate(tiny(seed=2, restart_from=str(mid)), comm)
     alone = root / "alone" / mid.name  # a checkpoint copied without the snapshots beside it
