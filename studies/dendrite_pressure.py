@@ -134,6 +134,9 @@ current on them): this model grows a wavy front, not branched fingers.
   mean at the end 1.6 / 5.2 / 9.0 MPa (SE 0.05 / 4.2 / 8.4 MPa). The peaks sit where Li fills a
   pore, and they fluctuate as it does.
 * No dead Li at any pressure, and no fluctuating leakage at 10 MPa.
+* The next two typical layouts (seeds 23, 33; results/dendrite_pressure/default-seeds-10MPa and
+  default-seeds-0-5MPa) give the same order: shorts at 494 / 481 s unloaded and 929 / 919 s at
+  5 MPa, each a jump (x6-35 in one step), and none within 1000 s at 10 MPa.
 * With the previous coupling (eps0 = 4e-3, r = 0.95, 700 s; measured 2026-11-22 with the "wired"
   short criterion) every pressure shorted, equally hard: plating at 100 s 542 / 362 / 286 A/m^2,
   shorts at 348 / 491 / 609 s, Li in pores 203 / 212 / 203 um^2, peak pressure 2.9 / 13.5 / 27.1
