@@ -468,7 +468,7 @@ class Config:
     li_youngs_modulus: float = quantity(PhaseFieldParameters.li_youngs_modulus, "pressure",
                                         doc="Li Young's modulus (default: the elastic value, Masias 2019)")
     # time
-    t_end: float = quantity(1000.0, "time", doc="0 and 5 MPa short by ~700 s (full case: 500 s, DESIGN.md)")
+    t_end: float = quantity(1000.0, "time", doc="0 and 5 MPa short within it, 10 MPa not (full case: 500 s, DESIGN.md)")
     dt0: float = quantity(0.05, "time")
     dt_max: float = quantity(2.0, "time")
     max_xi_change: float = 0.5
