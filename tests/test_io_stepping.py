@@ -55,6 +55,14 @@ def test_checkpoint_rejects_other_mesh(shared_tmp_path):
     v, _ = fields(other)
     with pytest.raises((ValueError, IndexError)):
         load_checkpoint(path, {"u": v})
+    # a mesh with fewer cells finds every one of its cell indices in the checkpoint: the cell count
+    # must tell it apart
+    coarse = build_cell(MPI.COMM_WORLD, CellDimensions(), CellMeshing(size_max=3e-3, cells_across=1, transition=2e-3))
+    w, _ = fields(coarse)
+    cells = coarse.mesh.topology.index_map(coarse.mesh.topology.dim).size_global
+    assert cells < tm.mesh.topology.index_map(tm.mesh.topology.dim).size_global
+    with pytest.raises(ValueError, match="does not match this mesh"):
+        load_checkpoint(path, {"u": w})
 
 
 def test_result_dir_complete_and_failed(shared_tmp_path):
