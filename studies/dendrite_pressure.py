@@ -971,12 +971,10 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
     peak = [r["pressure_li_peak"] for r in rows[1:] if math.isfinite(r["pressure_li_peak"])]
     mean = [r["pressure_li_mean"] for r in rows[1:] if math.isfinite(r["pressure_li_mean"])]
     # the "jump": the largest increase of the leakage current between consecutive steps, against
-    # its level before; a hard short multiplies it, a soft one wiggles it by tens of percent
-    ratios = leak[1:] / np.maximum(np.abs(leak[:-1]), 1e-300) if len(leak) > 1 else np.ones(1)
-    # the same for the electronic part alone, from the second step on (the first starts from 0):
-    # the SE's own leakage creeps (< 1.1 per step), a short multiplies it
+    # its level before; a hard short multiplies it, a soft one wiggles it by tens of percent. The
+    # same for the electronic part alone (rows[1:] start from its first nonzero value): the SE's
+    # own leakage creeps (< 1.1 per step), a short multiplies it
     electronic = np.array([r["electronic_current_density"] for r in rows[1:]])
-    e_ratios = electronic[1:] / np.maximum(np.abs(electronic[:-1]), 1e-300) if len(electronic) > 1 else np.ones(1)
     last = rows[-1]
     return {
         "external_pressure_MPa": cfg.external_pressure / 1e6,
@@ -1010,8 +1008,8 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
         "pressure_se_mean_final_MPa": last["pressure_se_mean"] / 1e6,
         "leakage_max_A_m2": float(np.max(leak)),
         "leakage_final_A_m2": float(leak[-1]),
-        "leakage_max_step_ratio": float(np.max(ratios)),
-        "electronic_max_step_ratio": float(np.max(e_ratios)),
+        "leakage_max_step_ratio": _max_step_ratio(leak),
+        "electronic_max_step_ratio": _max_step_ratio(electronic),
         "electronic_final_A_m2": last["electronic_current_density"],
         "electronic_fraction_final": last["electronic_fraction"],
         "electronic_fraction_max": max(r["electronic_fraction"] for r in rows),
@@ -1022,6 +1020,13 @@ def summarise(cfg: Config, rows: list[dict], state: dict, ended: str) -> dict:
         "deposition_strain_assumed": cfg.deposition_strain,
         **pore_summary(rows),
     }
+
+
+def _max_step_ratio(values: np.ndarray) -> float:
+    """The largest ratio of a value to the one before it (1 for fewer than two values)."""
+    if len(values) < 2:
+        return 1.0
+    return float(np.max(values[1:] / np.maximum(np.abs(values[:-1]), 1e-300)))
 
 
 def pore_summary(rows: list[dict]) -> dict:
