@@ -546,6 +546,7 @@ def scaled_groups(p: PhaseFieldParameters) -> dict[str, float]:
 #: file names of the checkpoints: the prefix, then the time in s
 CHECKPOINT_PREFIX = "phase_field_t"
 
+
 class PhaseFieldDendrite:
     """Li electrodeposition by phase field on the mesh of ``tm`` (plane strain, axisymmetric or 3D).
 
